@@ -1,0 +1,3 @@
+"""tinct: line-art colorization."""
+
+__version__ = "0.1.0"
