@@ -157,3 +157,63 @@ def save_image(image: torch.Tensor | np.ndarray, path: str | os.PathLike) -> Pat
         temporary.unlink(missing_ok=True)
         raise ImageError(f"{path}: cannot write image ({error})") from error
     return path
+
+
+def resize(image: torch.Tensor, size: tuple[int, int], *, labels: bool = False) -> torch.Tensor:
+    """Resize ``(C, H, W)`` / ``(B, C, H, W)`` images (area when shrinking, bilinear when
+    growing) or integer label maps ``(H, W)`` / ``(B, H, W)`` (nearest) to ``(h, w)``."""
+    import torch.nn.functional as F
+
+    if labels:
+        if image.ndim not in (2, 3):
+            raise ValueError(f"expected a label map (H, W) or (B, H, W), got {tuple(image.shape)}")
+        batched = image[None] if image.ndim == 2 else image
+        out = F.interpolate(batched[:, None].float(), size=size, mode="nearest-exact")[:, 0]
+        out = out.round().to(image.dtype)
+        return out[0] if image.ndim == 2 else out
+    if image.ndim not in (3, 4):
+        raise ValueError(f"expected an image (C, H, W) or (B, C, H, W), got {tuple(image.shape)}")
+    batched = image[None] if image.ndim == 3 else image
+    shrinking = size[0] <= batched.shape[-2] and size[1] <= batched.shape[-1]
+    if shrinking:
+        out = F.interpolate(batched, size=size, mode="area")
+    else:
+        out = F.interpolate(batched, size=size, mode="bilinear", align_corners=False, antialias=True)
+    out = out.clamp(0, 1)
+    return out[0] if image.ndim == 3 else out
+
+
+def fit_square(image: torch.Tensor, size: int) -> torch.Tensor:
+    """Scale ``(C, H, W)`` so its longer side is ``size``, then mirror-pad to a square.
+
+    The picture is never stretched (RASC's protocol). Use :func:`square_box` to find
+    where the original lies inside the result.
+    """
+    import torch.nn.functional as F
+
+    if image.ndim != 3:
+        raise ValueError(f"expected an image (C, H, W), got {tuple(image.shape)}")
+    height, width = image.shape[-2:]
+    scale = size / max(height, width)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    image = resize(image, (new_h, new_w)) if (new_h, new_w) != (height, width) else image
+    top, bottom, left, right = _square_padding(new_h, new_w, size)
+    if top or bottom or left or right:
+        # reflect needs pad < dim; fall back to replicate for very thin images
+        mode = "reflect" if max(top, bottom) < new_h and max(left, right) < new_w else "replicate"
+        image = F.pad(image[None], (left, right, top, bottom), mode=mode)[0]
+    return image
+
+
+def _square_padding(height: int, width: int, size: int) -> tuple[int, int, int, int]:
+    top = (size - height) // 2
+    left = (size - width) // 2
+    return top, size - height - top, left, size - width - left
+
+
+def square_box(height: int, width: int, size: int) -> tuple[int, int, int, int]:
+    """``(top, left, h, w)`` of an ``height × width`` image inside ``fit_square(.., size)``."""
+    scale = size / max(height, width)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    top, _, left, _ = _square_padding(new_h, new_w, size)
+    return top, left, new_h, new_w

@@ -1,0 +1,81 @@
+"""A dataset over any folder of colour images (illustrations, webtoon pages, photos).
+
+Each image is scaled so its longer side is ``size`` and mirror-padded to a square (never
+stretched); the sketch is XDoG of the colour image and the region map is the trapped-ball
+segmentation of that sketch. Files that cannot be read are skipped with one warning that
+names them and gives the count.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from tinct.image import ImageError, fit_square, list_images, load_image
+
+log = logging.getLogger(__name__)
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with Image.open(path) as image:
+            image.verify()
+        return True
+    except Exception:  # any failure to parse the file means: skip it
+        return False
+
+
+class FolderDataset:
+    """Dict samples from a folder of colour images: ``color``, ``sketch``, ``regions``, ``path``.
+
+    ``color`` (3, S, S) in [0, 1]; ``sketch`` (1, S, S) in [0, 1] (1 = paper);
+    ``regions`` (S, S) int64 trapped-ball labels of the sketch (1..K).
+    """
+
+    def __init__(self, root: str | os.PathLike, *, size: int = 256, transform=None):
+        self.root = Path(root)
+        files = list_images(self.root)
+        readable = [_readable(path) for path in files]
+        self.files = [path for path, ok in zip(files, readable) if ok]
+        self.skipped = [path for path, ok in zip(files, readable) if not ok]
+        if self.skipped:
+            shown = ", ".join(str(path.relative_to(self.root)) for path in self.skipped[:5])
+            more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+            log.warning("skipped %d unreadable image file(s) in %s: %s%s", len(self.skipped), self.root, shown, more)
+        if not self.files:
+            raise ValueError(f"no readable images in {self.root} (skipped {len(self.skipped)})")
+        self.size = size
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict:
+        from tinct.lines import xdog
+        from tinct.regions import trapped_ball
+
+        # A file that passed the header check can still fail to decode: use the next one,
+        # so one bad file never stops a training run, and say so.
+        for offset in range(len(self.files)):
+            path = self.files[(index + offset) % len(self.files)]
+            try:
+                color = fit_square(load_image(path), self.size)
+                break
+            except ImageError as error:
+                log.warning("skipping %s", error)
+        else:
+            raise ValueError(f"no image in {self.root} could be decoded")
+        sketch = xdog(color)
+        regions = trapped_ball(sketch[0].numpy())
+        sample = {
+            "color": color,
+            "sketch": sketch,
+            "regions": torch.from_numpy(np.asarray(regions, dtype=np.int64)),
+            "path": str(path),
+        }
+        return self.transform(sample) if self.transform is not None else sample

@@ -1,0 +1,13 @@
+import os
+
+import pytest
+import torch
+
+# Renders made by the tests go to a cache of their own, shared across the session.
+os.environ.setdefault("TINCT_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".cache", "test-renders"))
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture
+def generator():
+    return torch.Generator().manual_seed(0)
