@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from kornia.geometry.transform import get_tps_transform, warp_points_tps
-from kornia.utils import create_meshgrid
+from kornia.geometry import create_meshgrid
 
 
 def _check_image(image: torch.Tensor, name: str = "image") -> None:
@@ -86,10 +86,12 @@ def tps_grid(
     lattice = lattice.reshape(1, -1, 2).expand(batch, -1, -1)  # (B, n*n, 2)
     jitter = (torch.rand((batch, n_control * n_control, 2), generator=generator, dtype=torch.float64) * 2 - 1) * scale
     source_points = lattice + jitter
-    kernel_weights, affine_weights = get_tps_transform(lattice, source_points)  # reference -> source
+    # kornia's TPS maps its first argument onto its second and centres the kernels on the
+    # second: here reference lattice -> source points, kernel centres = source points.
+    kernel_weights, affine_weights = get_tps_transform(lattice, source_points)
     pixels = create_meshgrid(height, width, normalized_coordinates=True, align_corners=False,
                              dtype=torch.float64).reshape(1, -1, 2).expand(batch, -1, -1)  # (B, HW, 2)
-    grid = warp_points_tps(pixels, lattice, kernel_weights, affine_weights)  # (B, HW, 2)
+    grid = warp_points_tps(pixels, source_points, kernel_weights, affine_weights)  # (B, HW, 2)
     return grid.reshape(batch, height, width, 2).to(device=device, dtype=dtype)
 
 
