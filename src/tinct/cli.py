@@ -70,9 +70,9 @@ def _regions(args: argparse.Namespace) -> int:
     from tinct.regions import colorize_labels, skeleton, trapped_ball
 
     try:
-        radii = tuple(int(r) for r in args.radii.split(","))
+        radii = "auto" if args.radii == "auto" else tuple(int(r) for r in args.radii.split(","))
     except ValueError:
-        raise SystemExit(f"tinct: error: --radii takes whole numbers such as 3,2,1, got {args.radii!r}") from None
+        raise SystemExit(f"tinct: error: --radii takes 'auto' or whole numbers such as 3,2,1, got {args.radii!r}") from None
     jobs = _jobs(args.input, args.output)
     # the skeletons mirror the outputs: same file names under the --skeleton path
     skeletons = dict(_jobs(args.input, args.skeleton)) if args.skeleton is not None else {}
@@ -85,6 +85,27 @@ def _regions(args: argparse.Namespace) -> int:
             save_image(np.where(skeleton(labels), 0, 255).astype(np.uint8), skeletons[source])
 
     return _run_jobs(jobs, work, desc="regions")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from tinct.evaluate import EvalConfig, evaluate, load_model, write_report
+
+    try:
+        counts = tuple(int(k) for k in args.hints.split(","))
+    except ValueError:
+        raise SystemExit(f"tinct: error: --hints takes counts such as 0,1,3,5,10, got {args.hints!r}") from None
+    config = EvalConfig(data=args.data, size=args.size, hint_counts=counts, max_hints=args.max_hints,
+                        benchmark=args.benchmark, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
+                        samples=args.samples, weights=args.weights)
+    try:
+        model = load_model(args.model)
+        result = evaluate(model, config)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"tinct: error: {error}") from None
+    out = write_report(result, args.out)
+    print((out / "results.md").read_text())
+    print(f"wrote {out / 'metrics.json'}, {out / 'results.md'}, {out / 'samples.png'}", file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,10 +140,39 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also write the 1-px region boundaries here (file, or folder for folder input)")
     regions.add_argument("--from-color", action="store_true",
                          help="IN is a colour image: extract its lines with XDoG first")
-    regions.add_argument("--radii", default="3,2,1", help="ball radii in px, largest first (default: 3,2,1)")
+    regions.add_argument("--radii", default="auto",
+                         help="ball radii in px, largest first, e.g. 3,2,1 (the classic set); 'auto' (default) "
+                         "scales them with the stroke width: (3,2,1) for 2-3 px lines, larger for thick lines")
     regions.add_argument("--keep-lines", action="store_true",
                          help="leave line pixels unlabelled (black) instead of giving them to a neighbour")
     regions.set_defaults(run=_regions)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure a model (PSNR, SSIM, CDR, bleeding, NRI, FID, LPIPS) on a dataset",
+        description="Run a model over a dataset with 0, 1, 3, ... hints given by the model's own hint "
+        "policy; write metrics.json, results.md (a table in the papers' layout) and samples.png "
+        "(sketch | guidance | output | ground truth). FID and LPIPS need their published weight files "
+        "(see --weights); without them they are reported as unavailable, with the reason.",
+    )
+    evaluate.add_argument("--model", required=True,
+                          help="checkpoint folder, or baseline:flat-fill / baseline:oracle-fill")
+    evaluate.add_argument("--data", default="openmoji:test",
+                          help="openmoji:train|val|test or a folder of colour images (default: openmoji:test)")
+    evaluate.add_argument("--size", type=int, default=128, help="image size in px (default: 128)")
+    evaluate.add_argument("--hints", default="0,1,3,5,10", help="hint counts to report (default: 0,1,3,5,10)")
+    evaluate.add_argument("--max-hints", type=int, default=30,
+                          help="NRI: most hints tried; never reaching the benchmark counts this + 1 (default: 30)")
+    evaluate.add_argument("--benchmark", type=float, default=20.0, help="NRI: PSNR to reach, dB (default: 20)")
+    evaluate.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
+    evaluate.add_argument("--batch-size", type=int, default=16)
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the random hint positions (default: 0)")
+    evaluate.add_argument("--samples", type=int, default=8, help="images in samples.png (default: 8)")
+    evaluate.add_argument("--weights", default=None,
+                          help="file or folder with FID/LPIPS weights (default: $TINCT_WEIGHTS_DIR, "
+                          "then ~/.cache/tinct/weights)")
+    evaluate.add_argument("--out", type=Path, required=True, help="output folder")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 
