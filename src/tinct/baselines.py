@@ -85,7 +85,7 @@ class FlatFill:
     def policy(self, batch: dict, *, max_hints: int, generator: torch.Generator | None = None) -> HintPolicy:
         return random_points(batch["color"], max_hints=max_hints, generator=generator)
 
-    def colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
+    def evaluate_colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
         flat = fill_regions(hint_colors, hint_mask, batch["sketch_regions"])
         return flat * batch["sketch"]
 
@@ -99,7 +99,7 @@ class OracleFill:
     def policy(self, batch: dict, *, max_hints: int, generator: torch.Generator | None = None) -> HintPolicy:
         return largest_regions(batch["color"], batch["sketch_regions"], max_hints=max_hints)
 
-    def colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
+    def evaluate_colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
         flat = hint_colors * hint_mask + (1 - hint_mask)  # hinted regions exact, the rest white
         return flat * batch["sketch"]
 

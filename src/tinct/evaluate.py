@@ -5,7 +5,7 @@ A model under evaluation offers two things (see :mod:`tinct.baselines`):
 - ``policy(batch, max_hints=N, generator=g)`` -> ``hints(k)``: its own way of giving hints,
   where ``hints(k)`` returns ``(colors, mask)`` for the first k hints (GuidingPainter: its
   ranked segments; point-hint models and flat-fill: random points);
-- ``colorize(batch, hint_colors, hint_mask)`` -> ``(B, 3, H, W)`` in [0, 1].
+- ``evaluate_colorize(batch, hint_colors, hint_mask)`` -> ``(B, 3, H, W)`` in [0, 1].
 
 For every hint count asked for, the harness measures PSNR, SSIM, CDR and the region
 colour spread (bleeding); it computes NRI by adding hints one at a time up to
@@ -44,7 +44,7 @@ class EvalConfig:
 
 
 def load_model(spec: str):
-    """``baseline:NAME`` or a checkpoint folder -> a model with ``policy`` and ``colorize``."""
+    """``baseline:NAME`` or a checkpoint folder -> a model with ``policy`` and ``evaluate_colorize``."""
     from tinct.baselines import BASELINES
 
     if spec.startswith("baseline:"):
@@ -138,7 +138,7 @@ def evaluate(model, config: EvalConfig, *, progress: bool = True) -> dict:
                     curve.append(curve[-1])
                     continue
                 colors, mask = hints(k)
-                output = model.colorize(batch, colors, mask).clamp(0, 1)
+                output = model.evaluate_colorize(batch, colors, mask).clamp(0, 1)
                 curve.append(psnr(output, target))
                 if k in per_count:
                     scores = per_count[k]

@@ -4,4 +4,7 @@
 loads it (``from_pretrained(folder)``). Methods register here as they are implemented.
 """
 
-METHODS: dict = {}
+from tinct.methods.guiding_painter import GuidingPainter
+from tinct.methods.point_hints import PointHints
+
+METHODS: dict = {"guiding_painter": GuidingPainter, "point_hints": PointHints}
