@@ -104,3 +104,13 @@ def test_dataset_samples(tmp_path):
     assert torch.equal(flipped["color"], sample["color"].flip(-1))
     with pytest.raises(ValueError, match="sketch must be"):
         openmoji.OpenMojiDataset("test", sketch="pencil")
+
+
+def test_dataset_xdog_sketches(tmp_path):
+    line = openmoji.OpenMojiDataset("test", size=64, cache_dir=tmp_path, limit=1)[0]
+    xdog = openmoji.OpenMojiDataset("test", size=64, cache_dir=tmp_path, limit=1, sketch="xdog")[0]
+    assert xdog["sketch"].shape == (1, 64, 64) and not torch.equal(xdog["sketch"], line["sketch"])
+    # XDoG finds most of the true ink (within 1 px)
+    true_ink = line["sketch"][0] < 0.5
+    near_found = torch.nn.functional.max_pool2d((xdog["sketch"] < 0.5).float()[None], 3, 1, 1)[0, 0] > 0
+    assert near_found[true_ink].float().mean() > 0.9

@@ -372,9 +372,10 @@ class GuidingPainter(nn.Module):
     def policy(self, batch: dict, *, max_hints: int, generator: torch.Generator | None = None):
         """The paper's evaluation protocol for :mod:`tinct.evaluate`: ``hints(k)`` fills the
         first k ranked segments with their mean ground-truth colour from ``batch["color"]``.
-        ``generator`` is unused (the ranking is deterministic)."""
+        ``generator`` is unused (the ranking is deterministic). The ranking is kept in
+        ``batch["guide_segments"]`` so that :meth:`evaluate_colorize` need not recompute it."""
         sketch, target = _check_batch(batch)
-        segments = self.rank_regions(sketch)
+        segments = batch["guide_segments"] = self.rank_regions(sketch)
 
         def hints(count: int) -> tuple[torch.Tensor, torch.Tensor]:
             if not 0 <= count <= max_hints:
@@ -389,7 +390,8 @@ class GuidingPainter(nn.Module):
         """For :mod:`tinct.evaluate`: paint ``batch["sketch"]`` from given hints, with the
         model's own ranking as the segment input. Returns (B, 3, H, W) in [0, 1]."""
         sketch, _ = _check_batch(batch)
-        return self(sketch, hint_colors, hint_mask, self.rank_regions(sketch))
+        segments = batch.get("guide_segments")
+        return self(sketch, hint_colors, hint_mask, segments if segments is not None else self.rank_regions(sketch))
 
     # -- checkpoints
 
