@@ -29,6 +29,17 @@ def lsgan_discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tenso
     return 0.5 * ((logits_real - 1.0).pow(2).mean() + logits_fake.pow(2).mean())
 
 
+def conditional_discriminator_loss(
+    discriminator: torch.nn.Module, signed_sketch: torch.Tensor, signed_real: torch.Tensor, signed_fake: torch.Tensor
+) -> torch.Tensor:
+    """LSGAN discriminator loss of a D conditioned on the sketch: D scores
+    concat(sketch, image); ``signed_fake`` is detached here. All inputs in [-1, 1],
+    sketch (B, 1, H, W), images (B, 3, H, W). Returns a scalar (unweighted)."""
+    logits_real = discriminator(torch.cat([signed_sketch, signed_real], dim=1))
+    logits_fake = discriminator(torch.cat([signed_sketch, signed_fake.detach()], dim=1))
+    return lsgan_discriminator_loss(logits_real, logits_fake)
+
+
 def l1_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute error; prediction and target of the same shape. Returns a scalar."""
     if prediction.shape != target.shape:

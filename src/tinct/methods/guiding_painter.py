@@ -37,8 +37,8 @@ from torch import nn
 from tinct.color import from_signed, to_signed
 from tinct.data.hints import geometric_count
 from tinct.losses import (
+    conditional_discriminator_loss,
     l1_loss,
-    lsgan_discriminator_loss,
     lsgan_generator_loss,
     segment_means,
     smoothness_loss,
@@ -332,10 +332,9 @@ class GuidingPainter(nn.Module):
         sketch, target = _check_batch(batch)
         if fake.shape != target.shape:
             raise ValueError(f"fake must be (B, 3, H, W) = {tuple(target.shape)}, got {tuple(fake.shape)}")
-        signed_sketch = to_signed(sketch)
-        logits_real = self.discriminator(torch.cat([signed_sketch, to_signed(target)], dim=1))
-        logits_fake = self.discriminator(torch.cat([signed_sketch, to_signed(fake.detach())], dim=1))
-        loss = self.config.weight_adv * lsgan_discriminator_loss(logits_real, logits_fake)
+        loss = self.config.weight_adv * conditional_discriminator_loss(
+            self.discriminator, to_signed(sketch), to_signed(target), to_signed(fake)
+        )
         return loss, {"loss_d": float(loss.detach())}
 
     # -- inference

@@ -23,7 +23,7 @@ from torch import nn
 from tinct.baselines import random_points
 from tinct.color import from_signed, to_signed
 from tinct.data.hints import sample_point_hints
-from tinct.losses import l1_loss, lsgan_discriminator_loss, lsgan_generator_loss
+from tinct.losses import conditional_discriminator_loss, l1_loss, lsgan_generator_loss
 from tinct.methods.pretrained import load_pretrained, save_pretrained
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
 
@@ -145,10 +145,9 @@ class PointHints(nn.Module):
         sketch, target = _check_batch(batch)
         if fake.shape != target.shape:
             raise ValueError(f"fake must be (B, 3, H, W) = {tuple(target.shape)}, got {tuple(fake.shape)}")
-        signed_sketch = to_signed(sketch)
-        logits_real = self.discriminator(torch.cat([signed_sketch, to_signed(target)], dim=1))
-        logits_fake = self.discriminator(torch.cat([signed_sketch, to_signed(fake.detach())], dim=1))
-        loss = self.config.weight_adv * lsgan_discriminator_loss(logits_real, logits_fake)
+        loss = self.config.weight_adv * conditional_discriminator_loss(
+            self.discriminator, to_signed(sketch), to_signed(target), to_signed(fake)
+        )
         return loss, {"loss_d": float(loss.detach())}
 
     # -- inference
