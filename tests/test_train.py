@@ -72,3 +72,22 @@ def test_cli_train_help_and_errors(tmp_path, capsys):
         main(["train", "guiding_painter", "--set", "model.width=3", "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="no checkpoint"):
         main(["train", "guiding_painter", "--resume", str(tmp_path / "none.ckpt"), "--out", str(tmp_path / "x")])
+
+
+def test_linear_decay_follows_pix2pix():
+    from tinct.train import linear_decay
+
+    factor = linear_decay(10, 0.5)
+    assert [factor(step) for step in range(5)] == [1.0] * 5
+    assert [round(factor(step), 3) for step in range(5, 10)] == [0.833, 0.667, 0.5, 0.333, 0.167]
+
+
+def test_init_from_exported_weights(tmp_path):
+    first = fit("point_hints", _config(tmp_path, "a", max_steps=2), {"base_channels": 8})
+    second = fit("point_hints", _config(tmp_path, "b", max_steps=2, init=str(first)), {"base_channels": 8})
+    before, after = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
+    # started from the first run's weights: one more step keeps them close, unlike a fresh start
+    fresh = load_file(fit("point_hints", _config(tmp_path, "c", max_steps=2, seed=5), {"base_channels": 8})
+                      / "model.safetensors")
+    key = next(k for k in before if k.endswith("weight") and before[k].ndim == 4)
+    assert (after[key] - before[key]).abs().mean() < (fresh[key] - before[key]).abs().mean()

@@ -12,7 +12,8 @@ A method (``tinct.methods``) is an ``nn.Module`` that provides
 produces the fake image), then the discriminator step on that fake, each with its own
 Adam optimiser, ``manual_backward`` and toggled optimisers. Learning rates stay constant
 for the first half of training and decay linearly to zero over the second half
-(pix2pix / GuidingPainter's schedule).
+(pix2pix / GuidingPainter's schedule), per batch rather than per epoch so that short runs
+(one or two epochs on a CPU) follow the same curve.
 
 Configs are dataclasses; a YAML file overrides them (``train:`` and ``model:`` sections),
 and an unknown key is an error. The same code runs on one CPU or many GPUs with DDP
@@ -56,6 +57,7 @@ class TrainConfig:
     samples: int = 6  # validation images in the per-epoch sample grid
     sample_hints: tuple[int, ...] = (0, 3, 10)
     decay_start: float = 0.5  # fraction of training after which the learning rate decays linearly
+    init: str | None = None  # start from the weights of an exported model folder (fine-tuning)
     out: str = "runs/train"
 
 
@@ -105,13 +107,15 @@ def parse_assignments(assignments: list[str]) -> dict[str, dict]:
     return result
 
 
-def _linear_decay(total: int, start_fraction: float):
+def linear_decay(total: int, start_fraction: float):
+    """Learning-rate factor per step: 1 until ``start_fraction`` of ``total`` steps, then
+    linearly down to 1 / (decay steps + 1) at the last step (pix2pix's rule, per step)."""
     start = int(total * start_fraction)
 
-    def factor(epoch: int) -> float:
-        if epoch < start:
+    def factor(step: int) -> float:
+        if step < start:
             return 1.0
-        return max(0.0, 1.0 - (epoch - start + 1) / (total - start + 1))
+        return max(0.0, 1.0 - (step - start + 1) / (total - start + 1))
 
     return factor
 
@@ -130,7 +134,12 @@ class GANModule(L.LightningModule):
         betas = tuple(model_config.betas)
         opt_g = torch.optim.Adam(self.method.generator_parameters(), lr=model_config.lr, betas=betas)
         opt_d = torch.optim.Adam(self.method.discriminator_parameters(), lr=model_config.lr, betas=betas)
-        decay = _linear_decay(self.config.epochs, self.config.decay_start)
+        trainer = self.trainer
+        trainer.estimated_stepping_batches  # sets up the training loader, so num_training_batches is known
+        batches = int(trainer.num_training_batches) * max(1, trainer.max_epochs or 1)
+        if trainer.max_steps > 0:  # Lightning's steps are optimiser steps: two per batch here
+            batches = min(batches, trainer.max_steps // 2)
+        decay = linear_decay(max(1, batches), self.config.decay_start)
         schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
         return [opt_g, opt_d], schedulers
 
@@ -157,13 +166,11 @@ class GANModule(L.LightningModule):
         opt_d.step()
         self.untoggle_optimizer(opt_d)
 
-        logs = {**logs_g, **logs_d}
+        for scheduler in self.lr_schedulers():  # per batch (see linear_decay)
+            scheduler.step()
+        logs = {**logs_g, **logs_d, "lr": opt_g.param_groups[0]["lr"]}
         self.log_dict({k: float(v) for k, v in logs.items()}, prog_bar=True, on_step=True, on_epoch=True,
                       batch_size=batch["color"].shape[0], sync_dist=False)
-
-    def on_train_epoch_end(self) -> None:
-        for scheduler in self.lr_schedulers():
-            scheduler.step()
 
 
 def _datasets(config: TrainConfig):
@@ -274,6 +281,14 @@ def fit(method_name: str, config: TrainConfig, model_overrides: dict | None = No
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     method = build_method(method_name, model_overrides)
+    if config.init:
+        from safetensors.torch import load_file
+
+        weights = Path(config.init) / "model.safetensors"
+        if not weights.exists():
+            raise FileNotFoundError(f"--init: no {weights}")
+        method.load_state_dict(load_file(weights))
+        log.info("starting from the weights in %s", weights)
     data = DataModule(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
