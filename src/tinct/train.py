@@ -128,6 +128,7 @@ class GANModule(L.LightningModule):
         self.method = method
         self.config = config
         self.automatic_optimization = False
+        self.total_batches = 1  # set in configure_optimizers
 
     def configure_optimizers(self):
         model_config = self.method.config
@@ -139,7 +140,8 @@ class GANModule(L.LightningModule):
         batches = int(trainer.num_training_batches) * max(1, trainer.max_epochs or 1)
         if trainer.max_steps > 0:  # Lightning's steps are optimiser steps: two per batch here
             batches = min(batches, trainer.max_steps // 2)
-        decay = linear_decay(max(1, batches), self.config.decay_start)
+        self.total_batches = max(1, batches)  # the schedule's length: LR decay and the method's progress
+        decay = linear_decay(self.total_batches, self.config.decay_start)
         schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
         return [opt_g, opt_d], schedulers
 
@@ -149,8 +151,7 @@ class GANModule(L.LightningModule):
 
     def training_step(self, batch: dict, batch_index: int) -> None:
         opt_g, opt_d = self.optimizers()
-        epochs = max(1, self.trainer.max_epochs or self.config.epochs)
-        progress = min(1.0, (self.current_epoch + batch_index / max(1, self.trainer.num_training_batches)) / epochs)
+        progress = min(1.0, (self.global_step // 2) / self.total_batches)  # two optimiser steps per batch
 
         self.toggle_optimizer(opt_g)
         loss_g, logs_g, fake = self.method.generator_step(batch, progress=progress, generator=self._step_generator())
