@@ -96,3 +96,15 @@ def test_cli_evaluate(tmp_path, capsys):
         main(["evaluate", "--model", "baseline:flat-fill", "--hints", "a", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="hint counts must lie"):
         main(["evaluate", "--model", "baseline:flat-fill", "--hints", "40", "--limit", "1", "--out", str(tmp_path)])
+
+
+def test_cli_combine(tmp_path, capsys):
+    fake = {"model": "m", "nri": {"mean": 3.5, "benchmark_psnr": 20.0, "max_hints": 30},
+            "by_hints": {"0": {"psnr": {"mean": 10.0}}}}
+    (tmp_path / "a.json").write_text(json.dumps(fake))
+    (tmp_path / "b.json").write_text(json.dumps({**fake, "model": "n"}))
+    assert main(["evaluate", "--combine", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| m | 10.00 |" in out and "| n | 10.00 |" in out
+    with pytest.raises(SystemExit, match="needs --model and --out"):
+        main(["evaluate", "--model", "baseline:flat-fill"])

@@ -88,7 +88,19 @@ def _regions(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from tinct.evaluate import EvalConfig, evaluate, load_model, write_report
+    import json
+
+    from tinct.evaluate import EvalConfig, evaluate, load_model, markdown_table, write_report
+
+    if args.combine:
+        try:
+            results = [json.loads(Path(path).read_text()) for path in args.combine]
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"tinct: error: cannot read a metrics.json: {error}") from None
+        print(markdown_table(results))
+        return 0
+    if args.model is None or args.out is None:
+        raise SystemExit("tinct: error: evaluate needs --model and --out (or --combine)")
 
     try:
         counts = tuple(int(k) for k in args.hints.split(","))
@@ -182,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(sketch | guidance | output | ground truth). FID and LPIPS need their published weight files "
         "(see --weights); without them they are reported as unavailable, with the reason.",
     )
-    evaluate.add_argument("--model", required=True,
+    evaluate.add_argument("--model", default=None,
                           help="checkpoint folder, or baseline:flat-fill / baseline:oracle-fill")
     evaluate.add_argument("--data", default="openmoji:test",
                           help="openmoji:train|val|test or a folder of colour images (default: openmoji:test)")
@@ -198,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", default=None,
                           help="file or folder with FID/LPIPS weights (default: $TINCT_WEIGHTS_DIR, "
                           "then ~/.cache/tinct/weights)")
-    evaluate.add_argument("--out", type=Path, required=True, help="output folder")
+    evaluate.add_argument("--out", type=Path, default=None, help="output folder")
+    evaluate.add_argument("--combine", nargs="+", metavar="METRICS_JSON", default=None,
+                          help="instead of evaluating: print one table from several runs' metrics.json")
     evaluate.set_defaults(run=_evaluate)
 
     train = commands.add_parser(
