@@ -44,6 +44,7 @@ from tinct.losses import (
     smoothness_loss,
     total_variance_loss,
 )
+from tinct.methods.checks import check_batch, check_hints, check_sketch
 from tinct.methods.pretrained import load_pretrained, save_pretrained
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
 
@@ -184,28 +185,10 @@ class Config:
 # ----------------------------------------------------------------------------- the model
 
 
-def _check_sketch(sketch: torch.Tensor) -> None:
-    if sketch.ndim != 4 or sketch.shape[1] != 1:
-        raise ValueError(f"sketch must be (B, 1, H, W), got {tuple(sketch.shape)}")
 
 
-def _check_hints(sketch: torch.Tensor, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> None:
-    _check_sketch(sketch)
-    batch, _, height, width = sketch.shape
-    if hint_colors.shape != (batch, 3, height, width):
-        raise ValueError(
-            f"hint_colors must be (B, 3, H, W) = {(batch, 3, height, width)}, got {tuple(hint_colors.shape)}"
-        )
-    if hint_mask.shape != (batch, 1, height, width):
-        raise ValueError(f"hint_mask must be (B, 1, H, W) = {(batch, 1, height, width)}, got {tuple(hint_mask.shape)}")
 
 
-def _check_batch(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    sketch, target = batch["sketch"], batch["color"]
-    _check_sketch(sketch)
-    if target.shape != (sketch.shape[0], 3, *sketch.shape[-2:]):
-        raise ValueError(f"batch['color'] must be (B, 3, H, W) matching the sketch, got {tuple(target.shape)}")
-    return sketch, target
 
 
 class GuidingPainter(nn.Module):
@@ -235,7 +218,7 @@ class GuidingPainter(nn.Module):
 
     def segment_logits(self, sketch: torch.Tensor) -> torch.Tensor:
         """f: sketch (B, 1, H, W) in [0, 1] -> segment logits (B, N_c, H, W)."""
-        _check_sketch(sketch)
+        check_sketch(sketch)
         return self.segmenter(to_signed(sketch))
 
     def segments(
@@ -262,7 +245,7 @@ class GuidingPainter(nn.Module):
         hint_mask: (B, 1, H, W) in {0, 1}; segments: (B, N_c, H, W).
         Returns RGB (B, 3, H, W) in [0, 1].
         """
-        _check_hints(sketch, hint_colors, hint_mask)
+        check_hints(sketch, hint_colors, hint_mask)
         if segments.shape != (sketch.shape[0], self.config.num_segments, *sketch.shape[-2:]):
             raise ValueError(
                 f"segments must be (B, {self.config.num_segments}, H, W) matching the sketch, "
@@ -301,7 +284,7 @@ class GuidingPainter(nn.Module):
         in [-1, 1]), ``adv``, ``tv``, ``smooth``, plus ``loss_g`` and ``tau`` as floats; and the
         generated image (B, 3, H, W) in [0, 1], NOT detached (``discriminator_step`` detaches).
         """
-        sketch, target = _check_batch(batch)
+        sketch, target = check_batch(batch)
         config = self.config
         tau = self.temperature(progress)
         logits = self.segment_logits(sketch)
@@ -329,7 +312,7 @@ class GuidingPainter(nn.Module):
     def discriminator_step(self, batch: dict, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """LSGAN loss of D on real ``batch["color"]`` vs ``fake.detach()``, conditioned on the
         sketch, times ``weight_adv`` as in the official code. fake: (B, 3, H, W) in [0, 1]."""
-        sketch, target = _check_batch(batch)
+        sketch, target = check_batch(batch)
         if fake.shape != target.shape:
             raise ValueError(f"fake must be (B, 3, H, W) = {tuple(target.shape)}, got {tuple(fake.shape)}")
         loss = self.config.weight_adv * conditional_discriminator_loss(
@@ -359,7 +342,7 @@ class GuidingPainter(nn.Module):
         (None = no hints); segments: the (B, N_c, H, W) ranking to colour (default
         :meth:`rank_regions`). Returns (B, 3, H, W) in [0, 1].
         """
-        _check_sketch(sketch)
+        check_sketch(sketch)
         if segments is None:
             segments = self.rank_regions(sketch)
         if region_colors is None:
@@ -373,7 +356,7 @@ class GuidingPainter(nn.Module):
         first k ranked segments with their mean ground-truth colour from ``batch["color"]``.
         ``generator`` is unused (the ranking is deterministic). The ranking is kept in
         ``batch["guide_segments"]`` so that :meth:`evaluate_colorize` need not recompute it."""
-        sketch, target = _check_batch(batch)
+        sketch, target = check_batch(batch)
         segments = batch["guide_segments"] = self.rank_regions(sketch)
 
         def hints(count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -388,7 +371,7 @@ class GuidingPainter(nn.Module):
     def evaluate_colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
         """For :mod:`tinct.evaluate`: paint ``batch["sketch"]`` from given hints, with the
         model's own ranking as the segment input. Returns (B, 3, H, W) in [0, 1]."""
-        sketch, _ = _check_batch(batch)
+        sketch, _ = check_batch(batch)
         segments = batch.get("guide_segments")
         return self(sketch, hint_colors, hint_mask, segments if segments is not None else self.rank_regions(sketch))
 

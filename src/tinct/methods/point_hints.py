@@ -24,6 +24,7 @@ from tinct.baselines import random_points
 from tinct.color import from_signed, to_signed
 from tinct.data.hints import sample_point_hints
 from tinct.losses import conditional_discriminator_loss, l1_loss, lsgan_generator_loss
+from tinct.methods.checks import check_batch, check_hints
 from tinct.methods.pretrained import load_pretrained, save_pretrained
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
 
@@ -58,25 +59,8 @@ def _cpu_generator(generator: torch.Generator | None) -> torch.Generator | None:
     return torch.Generator().manual_seed(seed)
 
 
-def _check_hints(sketch: torch.Tensor, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> None:
-    if sketch.ndim != 4 or sketch.shape[1] != 1:
-        raise ValueError(f"sketch must be (B, 1, H, W), got {tuple(sketch.shape)}")
-    batch, _, height, width = sketch.shape
-    if hint_colors.shape != (batch, 3, height, width):
-        raise ValueError(
-            f"hint_colors must be (B, 3, H, W) = {(batch, 3, height, width)}, got {tuple(hint_colors.shape)}"
-        )
-    if hint_mask.shape != (batch, 1, height, width):
-        raise ValueError(f"hint_mask must be (B, 1, H, W) = {(batch, 1, height, width)}, got {tuple(hint_mask.shape)}")
 
 
-def _check_batch(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    sketch, target = batch["sketch"], batch["color"]
-    if sketch.ndim != 4 or sketch.shape[1] != 1:
-        raise ValueError(f"batch['sketch'] must be (B, 1, H, W), got {tuple(sketch.shape)}")
-    if target.shape != (sketch.shape[0], 3, *sketch.shape[-2:]):
-        raise ValueError(f"batch['color'] must be (B, 3, H, W) matching the sketch, got {tuple(target.shape)}")
-    return sketch, target
 
 
 class PointHints(nn.Module):
@@ -102,7 +86,7 @@ class PointHints(nn.Module):
     def forward(self, sketch: torch.Tensor, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
         """sketch (B, 1, H, W) in [0, 1]; hint_colors (B, 3, H, W) in [0, 1], 0 where no hint;
         hint_mask (B, 1, H, W) in {0, 1}. Returns RGB (B, 3, H, W) in [0, 1]."""
-        _check_hints(sketch, hint_colors, hint_mask)
+        check_hints(sketch, hint_colors, hint_mask)
         signed_hints = 2.0 * hint_colors - hint_mask  # signed colour inside hints, 0 outside
         inputs = torch.cat([to_signed(sketch), signed_hints, hint_mask], dim=1)  # (B, 5, H, W)
         return from_signed(torch.tanh(self.colorizer(inputs)))
@@ -126,7 +110,7 @@ class PointHints(nn.Module):
         ``(loss, logs, fake)``: logs ``loss_g`` and the unweighted ``rec`` (L1 in [-1, 1]) and
         ``adv``; fake (B, 3, H, W) in [0, 1], not detached.
         """
-        sketch, target = _check_batch(batch)
+        sketch, target = check_batch(batch)
         if not 0.0 <= progress <= 1.0:
             raise ValueError(f"progress must be in [0, 1], got {progress}")
         config = self.config
@@ -142,7 +126,7 @@ class PointHints(nn.Module):
     def discriminator_step(self, batch: dict, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """LSGAN loss of D on real vs ``fake.detach()``, conditioned on the sketch, times
         ``weight_adv`` (as GuidingPainter). fake: (B, 3, H, W) in [0, 1]."""
-        sketch, target = _check_batch(batch)
+        sketch, target = check_batch(batch)
         if fake.shape != target.shape:
             raise ValueError(f"fake must be (B, 3, H, W) = {tuple(target.shape)}, got {tuple(fake.shape)}")
         loss = self.config.weight_adv * conditional_discriminator_loss(
@@ -172,13 +156,13 @@ class PointHints(nn.Module):
     def policy(self, batch: dict, *, max_hints: int, generator: torch.Generator | None = None):
         """For :mod:`tinct.evaluate`: random points, RTUG's evaluation placement
         (:func:`tinct.baselines.random_points`); ``hints(k)`` gives the first k of them."""
-        _, target = _check_batch(batch)
+        _, target = check_batch(batch)
         return random_points(target, max_hints=max_hints, generator=_cpu_generator(generator))
 
     @torch.no_grad()
     def evaluate_colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
         """For :mod:`tinct.evaluate`: paint ``batch["sketch"]`` from the given hints."""
-        sketch, _ = _check_batch(batch)
+        sketch, _ = check_batch(batch)
         return self(sketch, hint_colors, hint_mask)
 
     # -- checkpoints
