@@ -22,6 +22,12 @@ def test_psnr_known_error():
         psnr(output, target[:, :1])
 
 
+def test_ssim_of_flat_images_hand_computed():
+    # two flat images: no variance, so SSIM = (2 a b + C1) / (a^2 + b^2 + C1), C1 = 0.01^2
+    a, b = torch.full((1, 3, 32, 32), 0.5), torch.full((1, 3, 32, 32), 0.25)
+    assert ssim(a, b).item() == pytest.approx((2 * 0.5 * 0.25 + 1e-4) / (0.25 + 0.0625 + 1e-4), abs=1e-4)
+
+
 def test_ssim_identity_and_ordering(generator):
     image = torch.rand(2, 3, 16, 16, generator=generator)
     assert torch.allclose(ssim(image, image), torch.ones(2), atol=1e-4)
