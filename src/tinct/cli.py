@@ -239,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--size", type=int, default=None, help="training image size in px (default: 128)")
     train.add_argument("--batch-size", type=int, default=None, help="images per step and device (default: 16)")
     train.add_argument("--epochs", type=int, default=None, help="epochs (default: 10)")
-    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    train.add_argument("--max-steps", type=int, default=None,
+                       help="stop after this many optimiser steps (Lightning counts G and D: two per batch)")
     train.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     train.add_argument("--seed", type=int, default=None, help="random seed (default: 0); CPU runs are exactly reproducible")
     train.add_argument("--accelerator", default=None, help="cpu, gpu or auto (default)")

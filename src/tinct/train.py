@@ -44,7 +44,7 @@ class TrainConfig:
     size: int = 128
     batch_size: int = 16
     epochs: int = 10
-    max_steps: int = -1  # stop early after this many steps (-1: run all epochs)
+    max_steps: int = -1  # stop after this many optimiser steps, two per batch (G, D); -1: run all epochs
     limit: int | None = None  # use only the first N training images
     augment: bool = True  # joint random flip and crop
     num_workers: int = 0
