@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
+from method_helpers import calibrated, random_batch
 
 from tinct.methods import METHODS
 from tinct.methods.guiding_painter import (
@@ -22,25 +23,6 @@ def _model(seed=0):
     return GuidingPainter(Config(num_segments=NUM_SEGMENTS, base_channels=8, disc_channels=8))
 
 
-def _batch(seed=0, size=32):
-    generator = torch.Generator().manual_seed(seed)
-    return {"sketch": torch.rand(2, 1, size, size, generator=generator),
-            "color": torch.rand(2, 3, size, size, generator=generator)}
-
-
-def _calibrated(model, batch):
-    """Eval mode with BatchNorm statistics of ``batch``: with fresh statistics (mean 0, var 1)
-    an N(0, 0.02)-initialised network outputs a near-constant image in eval mode."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None  # cumulative average: one pass gives the batch statistics
-    model.train()
-    with torch.no_grad():
-        model.colorize(batch["sketch"])
-    return model.eval()
-
-
 def _one_hot(labels, num=NUM_SEGMENTS):
     return F.one_hot(labels, num).permute(0, 3, 1, 2).float()
 
@@ -56,7 +38,7 @@ def test_config_defaults_are_the_papers():
 
 
 def test_forward_shapes_and_range():
-    model, batch = _model(), _batch()
+    model, batch = _model(), random_batch()
     logits = model.segment_logits(batch["sketch"])
     assert logits.shape == (2, NUM_SEGMENTS, 32, 32)
     segments = model.segments(logits, tau=0.5, generator=torch.Generator().manual_seed(0))
@@ -71,7 +53,7 @@ def test_forward_shapes_and_range():
 
 
 def test_every_parameter_gets_a_finite_gradient():
-    model, batch = _model(), _batch()
+    model, batch = _model(), random_batch()
     loss, logs, fake = model.generator_step(batch, progress=0.5, generator=torch.Generator().manual_seed(0))
     assert set(logs) == {"loss_g", "rec", "adv", "tv", "smooth", "tau"}
     assert logs["tau"] == pytest.approx(0.1**0.5)
@@ -96,7 +78,7 @@ def test_every_parameter_gets_a_finite_gradient():
 
 
 def test_generator_step_is_reproducible_with_a_generator():
-    model, batch = _model(), _batch()
+    model, batch = _model(), random_batch()
     first = model.generator_step(batch, progress=0.0, generator=torch.Generator().manual_seed(3))[1]
     again = model.generator_step(batch, progress=0.0, generator=torch.Generator().manual_seed(3))[1]
     assert first == again
@@ -181,8 +163,8 @@ def test_tau_none_is_the_argmax():
 
 
 def test_rank_regions_and_colorize_with_k_colours():
-    batch = _batch(size=27)  # also a size not divisible by 2**depth
-    model = _calibrated(_model(), batch)
+    batch = random_batch(size=27)  # also a size not divisible by 2**depth
+    model = calibrated(_model(), batch)
     ranked = model.rank_regions(batch["sketch"])
     assert ranked.shape == (2, NUM_SEGMENTS, 27, 27)
     assert torch.equal(ranked.sum(1), torch.ones(2, 27, 27)) and set(ranked.unique().tolist()) <= {0.0, 1.0}
@@ -202,8 +184,8 @@ def test_rank_regions_and_colorize_with_k_colours():
 
 
 def test_policy_follows_the_ranking_and_evaluate_colorize():
-    batch = _batch()
-    model = _calibrated(_model(), batch)
+    batch = random_batch()
+    model = calibrated(_model(), batch)
     hints = model.policy(batch, max_hints=NUM_SEGMENTS, generator=torch.Generator().manual_seed(0))
     ranked = model.rank_regions(batch["sketch"])
     colors, mask = hints(0)
@@ -217,8 +199,8 @@ def test_policy_follows_the_ranking_and_evaluate_colorize():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    batch = _batch()
-    model = _calibrated(_model(), batch)
+    batch = random_batch()
+    model = calibrated(_model(), batch)
     model.save_pretrained(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["method"] == "guiding_painter" and config["num_segments"] == NUM_SEGMENTS

@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+from method_helpers import calibrated, random_batch
 
 from tinct.data.hints import sample_point_hints
 from tinct.methods import METHODS
@@ -13,25 +14,6 @@ def _model(seed=0):
     return PointHints(Config(base_channels=8, disc_channels=8))
 
 
-def _batch(seed=0, size=32):
-    generator = torch.Generator().manual_seed(seed)
-    return {"sketch": torch.rand(2, 1, size, size, generator=generator),
-            "color": torch.rand(2, 3, size, size, generator=generator)}
-
-
-def _calibrated(model, batch):
-    """Eval mode with BatchNorm statistics of ``batch``: with fresh statistics (mean 0, var 1)
-    an N(0, 0.02)-initialised network outputs a near-constant image in eval mode."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None  # cumulative average: one pass gives the batch statistics
-    model.train()
-    with torch.no_grad():
-        model.colorize(batch["sketch"])
-    return model.eval()
-
-
 def test_config_defaults_match_guiding_painter():
     config = Config()
     assert (config.hint_p, config.weight_rec, config.weight_adv, config.lr, config.betas) == (
@@ -40,7 +22,7 @@ def test_config_defaults_match_guiding_painter():
 
 
 def test_forward_shapes_and_range():
-    model, batch = _model(), _batch()
+    model, batch = _model(), random_batch()
     colors, mask = sample_point_hints(batch["color"], generator=torch.Generator().manual_seed(0))
     fake = model(batch["sketch"], colors, mask)
     assert fake.shape == (2, 3, 32, 32) and fake.min() >= 0 and fake.max() <= 1
@@ -49,7 +31,7 @@ def test_forward_shapes_and_range():
 
 
 def test_every_parameter_gets_a_finite_gradient():
-    model, batch = _model(), _batch()
+    model, batch = _model(), random_batch()
     loss, logs, fake = model.generator_step(batch, progress=0.0, generator=torch.Generator().manual_seed(0))
     assert set(logs) == {"loss_g", "rec", "adv"}
     assert logs["loss_g"] == pytest.approx(30 * logs["rec"] + 0.2 * logs["adv"], rel=1e-5)
@@ -70,8 +52,8 @@ def test_every_parameter_gets_a_finite_gradient():
 
 
 def test_colorize_policy_and_evaluate_colorize():
-    batch = _batch(size=27)
-    model = _calibrated(_model(), batch)
+    batch = random_batch(size=27)
+    model = calibrated(_model(), batch)
     none = model.colorize(batch["sketch"])
     assert none.shape == (2, 3, 27, 27)
     hints = model.policy(batch, max_hints=5, generator=torch.Generator().manual_seed(0))
@@ -87,8 +69,8 @@ def test_colorize_policy_and_evaluate_colorize():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    batch = _batch()
-    model = _calibrated(_model(), batch)
+    batch = random_batch()
+    model = calibrated(_model(), batch)
     model.save_pretrained(tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["method"] == "point_hints"
     loaded = PointHints.from_pretrained(tmp_path)

@@ -28,7 +28,6 @@ Not in the official code (and not here): the Dark Snail toy and NRI, which live 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +36,6 @@ from torch import nn
 from tinct.color import from_signed, to_signed
 from tinct.data.hints import geometric_count
 from tinct.losses import (
-    conditional_discriminator_loss,
     l1_loss,
     lsgan_generator_loss,
     segment_means,
@@ -45,7 +43,7 @@ from tinct.losses import (
     total_variance_loss,
 )
 from tinct.methods.checks import check_batch, check_hints, check_sketch
-from tinct.methods.pretrained import load_pretrained, save_pretrained
+from tinct.methods.base import GANMethod
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
 
 # ----------------------------------------------------------------------------- segments and hints
@@ -191,7 +189,7 @@ class Config:
 
 
 
-class GuidingPainter(nn.Module):
+class GuidingPainter(GANMethod):
     """Segmentation net f, colorization net g, discriminator D (training only).
 
     Public tensors follow tinct's conventions: sketch (B, 1, H, W) in [0, 1] (1 = paper),
@@ -259,8 +257,6 @@ class GuidingPainter(nn.Module):
         """Parameters of f and g (one Adam optimizer)."""
         return [*self.segmenter.parameters(), *self.colorizer.parameters()]
 
-    def discriminator_parameters(self) -> list[nn.Parameter]:
-        return list(self.discriminator.parameters())
 
     # -- training
 
@@ -309,16 +305,6 @@ class GuidingPainter(nn.Module):
                 "tv": float(tv.detach()), "smooth": float(smooth.detach()), "tau": float(tau)}
         return loss, logs, fake
 
-    def discriminator_step(self, batch: dict, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """LSGAN loss of D on real ``batch["color"]`` vs ``fake.detach()``, conditioned on the
-        sketch, times ``weight_adv`` as in the official code. fake: (B, 3, H, W) in [0, 1]."""
-        sketch, target = check_batch(batch)
-        if fake.shape != target.shape:
-            raise ValueError(f"fake must be (B, 3, H, W) = {tuple(target.shape)}, got {tuple(fake.shape)}")
-        loss = self.config.weight_adv * conditional_discriminator_loss(
-            self.discriminator, to_signed(sketch), to_signed(target), to_signed(fake)
-        )
-        return loss, {"loss_d": float(loss.detach())}
 
     # -- inference
 
@@ -374,14 +360,3 @@ class GuidingPainter(nn.Module):
         sketch, _ = check_batch(batch)
         segments = batch.get("guide_segments")
         return self(sketch, hint_colors, hint_mask, segments if segments is not None else self.rank_regions(sketch))
-
-    # -- checkpoints
-
-    def save_pretrained(self, folder: str | Path) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` to ``folder``."""
-        return save_pretrained(self, self.config, folder)
-
-    @classmethod
-    def from_pretrained(cls, folder: str | Path) -> GuidingPainter:
-        """Load a folder written by :meth:`save_pretrained`; the model is in eval mode."""
-        return load_pretrained(cls, cls.config_class, folder)

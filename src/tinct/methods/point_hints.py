@@ -15,7 +15,6 @@ dropped because they regularise the segmentation network, which this model has n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -23,9 +22,9 @@ from torch import nn
 from tinct.baselines import random_points
 from tinct.color import from_signed, to_signed
 from tinct.data.hints import sample_point_hints
-from tinct.losses import conditional_discriminator_loss, l1_loss, lsgan_generator_loss
+from tinct.losses import l1_loss, lsgan_generator_loss
 from tinct.methods.checks import check_batch, check_hints
-from tinct.methods.pretrained import load_pretrained, save_pretrained
+from tinct.methods.base import GANMethod
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
 
 
@@ -63,7 +62,7 @@ def _cpu_generator(generator: torch.Generator | None) -> torch.Generator | None:
 
 
 
-class PointHints(nn.Module):
+class PointHints(GANMethod):
     """Colorization U-Net g on sketch + point hints, and its discriminator D (training only).
 
     Inference methods do not switch modes: call ``.eval()`` first (``from_pretrained``
@@ -94,8 +93,6 @@ class PointHints(nn.Module):
     def generator_parameters(self) -> list[nn.Parameter]:
         return list(self.colorizer.parameters())
 
-    def discriminator_parameters(self) -> list[nn.Parameter]:
-        return list(self.discriminator.parameters())
 
     # -- training
 
@@ -123,16 +120,6 @@ class PointHints(nn.Module):
         logs = {"loss_g": float(loss.detach()), "rec": float(rec.detach()), "adv": float(adv.detach())}
         return loss, logs, fake
 
-    def discriminator_step(self, batch: dict, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """LSGAN loss of D on real vs ``fake.detach()``, conditioned on the sketch, times
-        ``weight_adv`` (as GuidingPainter). fake: (B, 3, H, W) in [0, 1]."""
-        sketch, target = check_batch(batch)
-        if fake.shape != target.shape:
-            raise ValueError(f"fake must be (B, 3, H, W) = {tuple(target.shape)}, got {tuple(fake.shape)}")
-        loss = self.config.weight_adv * conditional_discriminator_loss(
-            self.discriminator, to_signed(sketch), to_signed(target), to_signed(fake)
-        )
-        return loss, {"loss_d": float(loss.detach())}
 
     # -- inference
 
@@ -164,13 +151,3 @@ class PointHints(nn.Module):
         """For :mod:`tinct.evaluate`: paint ``batch["sketch"]`` from the given hints."""
         sketch, _ = check_batch(batch)
         return self(sketch, hint_colors, hint_mask)
-
-    # -- checkpoints
-
-    def save_pretrained(self, folder: str | Path) -> Path:
-        return save_pretrained(self, self.config, folder)
-
-    @classmethod
-    def from_pretrained(cls, folder: str | Path) -> PointHints:
-        """Load a folder written by :meth:`save_pretrained`; the model is in eval mode."""
-        return load_pretrained(cls, cls.config_class, folder)
