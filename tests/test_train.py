@@ -91,3 +91,19 @@ def test_init_from_exported_weights(tmp_path):
                       / "model.safetensors")
     key = next(k for k in before if k.endswith("weight") and before[k].ndim == 4)
     assert (after[key] - before[key]).abs().mean() < (fresh[key] - before[key]).abs().mean()
+
+
+def test_trains_on_a_folder_of_images(tmp_path):
+    from PIL import Image
+
+    from tinct.data.openmoji import RenderCache
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("1F600", "1F33B", "1F3E0"):
+        Image.fromarray(RenderCache().get(name, 48)["color"]).save(folder / f"{name}.png")
+    (folder / "broken.png").write_bytes(b"not an image")
+    config = _config(tmp_path, "folder", data=str(folder), max_steps=2)
+    exported = fit("point_hints", config, {"base_channels": 8})
+    assert (exported / "model.safetensors").exists()
+    assert (tmp_path / "folder" / "samples" / "epoch_000.png").exists()

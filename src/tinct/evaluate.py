@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,6 @@ class EvalConfig:
     seed: int = 0
     samples: int = 8
     weights: str | None = None  # folder or file for FID / LPIPS weights
-    extra: dict = field(default_factory=dict)
 
 
 def load_model(spec: str):
@@ -156,7 +155,7 @@ def evaluate(model, config: EvalConfig, *, progress: bool = True) -> dict:
 
     result: dict = {
         "model": model.name,
-        "config": {key: value for key, value in asdict(config).items() if key != "extra"},
+        "config": asdict(config),
         "images": int(sum(len(r) for r in reals)),
         "by_hints": {},
         "nri": {"mean": float(torch.cat(nri_values).float().mean()), "benchmark_psnr": config.benchmark,

@@ -129,6 +129,7 @@ class GANModule(L.LightningModule):
         self.config = config
         self.automatic_optimization = False
         self.total_batches = 1  # set in configure_optimizers
+        self.start_step = 0  # set when training starts: after a resume, the restored step
 
     def configure_optimizers(self):
         model_config = self.method.config
@@ -148,6 +149,9 @@ class GANModule(L.LightningModule):
     def _step_generator(self) -> torch.Generator:
         seed = (self.config.seed * 1_000_003 + self.global_step * 7919 + self.global_rank) % (2**63)
         return torch.Generator(device=self.device).manual_seed(seed)
+
+    def on_train_start(self) -> None:
+        self.start_step = self.global_step
 
     def training_step(self, batch: dict, batch_index: int) -> None:
         opt_g, opt_d = self.optimizers()
@@ -174,26 +178,32 @@ class GANModule(L.LightningModule):
                       batch_size=batch["color"].shape[0], sync_dist=False)
 
 
+def _images_only(sample: dict) -> dict:
+    """What the methods train on: the colour image and its sketch."""
+    return {key: sample[key] for key in ("color", "sketch")}
+
+
 def _datasets(config: TrainConfig):
+    import copy
+
     from tinct.data.augment import joint_flip_crop
     from tinct.data.folder import FolderDataset
     from tinct.data.openmoji import OpenMojiDataset
 
     def augment(sample: dict) -> dict:
-        sample = {k: v for k, v in sample.items() if k in ("color", "sketch")}
+        sample = _images_only(sample)
         return joint_flip_crop(sample, size=config.size) if config.augment else sample
 
     if config.data == "openmoji":
         train = OpenMojiDataset("train", size=config.size, sketch=config.sketch, transform=augment, limit=config.limit)
         val = OpenMojiDataset("val", size=config.size, sketch=config.sketch, limit=config.samples,
-                              transform=lambda s: {k: v for k, v in s.items() if k in ("color", "sketch")})
+                              transform=_images_only)
         return train, val
     train = FolderDataset(config.data, size=config.size, transform=augment)
     if config.limit is not None:
         train.files = train.files[: config.limit]
-    val = torch.utils.data.Subset(FolderDataset(config.data, size=config.size,
-                                                transform=lambda s: {k: v for k, v in s.items() if k in ("color", "sketch")}),
-                                  range(min(config.samples, len(train))))
+    val = copy.copy(train)  # the folder is scanned once; the samples are its first images, unaugmented
+    val.files, val.transform = train.files[: config.samples], _images_only
     return train, val
 
 
@@ -318,14 +328,14 @@ def fit(method_name: str, config: TrainConfig, model_overrides: dict | None = No
         fast_dev_run=fast_dev_run, log_every_n_steps=10, enable_progress_bar=True, default_root_dir=out,
     )
     started = time.time()
-    start_step = torch.load(ckpt_path, map_location="cpu", weights_only=True).get("global_step", 0) if ckpt_path else 0
-    trainer.fit(GANModule(method, config), datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    module = GANModule(method, config)
+    trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
     # Lightning counts optimiser steps: with manual optimisation, two per batch (G and D)
     log.info("trained %s to %d optimiser steps in %.0f s", method_name, trainer.global_step, time.time() - started)
     if trainer.is_global_zero:
         (out / "model").mkdir(parents=True, exist_ok=True)
         (out / "model" / "train_summary.json").write_text(json.dumps(
             {"optimizer_steps": trainer.global_step, "batches": trainer.global_step // 2,
-             "epochs": trainer.current_epoch, "resumed_from_step": start_step,
+             "epochs": trainer.current_epoch, "resumed_from_step": module.start_step,
              "seconds": round(time.time() - started, 1)}, indent=2))
     return out / "model"
