@@ -12,6 +12,7 @@ from tinct.methods.guiding_painter import (
     argmax_segments,
     fill_segments,
     gumbel_segments,
+    ranked_region_labels,
     segment_hints,
 )
 
@@ -232,3 +233,36 @@ def test_load_rejects_bad_folders(tmp_path):
         GuidingPainter.from_pretrained(tmp_path)
     with pytest.raises(FileNotFoundError, match="config.json"):
         GuidingPainter.from_pretrained(tmp_path / "missing")
+
+
+def test_region_prior_is_off_by_default_and_fades_linearly():
+    assert Config().region_prior_weight == 0.0
+    model = GuidingPainter(Config(num_segments=NUM_SEGMENTS, base_channels=4, disc_channels=4,
+                                  region_prior_weight=2.0, region_prior_until=0.5))
+    assert [model.prior_weight(p) for p in (0.0, 0.25, 0.5, 0.9)] == [2.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="region_prior"):
+        Config(region_prior_until=0.0)
+
+
+def test_ranked_region_labels_order_regions_by_area():
+    # three boxes separated by 2-px lines: left 20 columns, middle 10, right 28
+    sketch = torch.ones(1, 1, 32, 64)
+    sketch[..., :, 20:22] = 0.0
+    sketch[..., :, 32:34] = 0.0
+    labels = ranked_region_labels(sketch, num_segments=NUM_SEGMENTS)
+    assert labels.shape == (1, 32, 64) and labels.dtype == torch.long
+    assert labels[0, 16, 50] == 0 and labels[0, 16, 5] == 1 and labels[0, 16, 26] == 2
+    assert ranked_region_labels(sketch, num_segments=2)[0, 16, 26] == 1  # ranks past N - 1 share the last
+
+
+def test_region_prior_adds_its_cross_entropy_to_the_generator_loss():
+    batch = random_batch(2, 32)
+    plain = GuidingPainter(Config(num_segments=NUM_SEGMENTS, base_channels=4, disc_channels=4))
+    prior = GuidingPainter(Config(num_segments=NUM_SEGMENTS, base_channels=4, disc_channels=4, region_prior_weight=1.0))
+    prior.load_state_dict(plain.state_dict())
+    loss, logs, _ = plain.generator_step(batch, progress=0.0, generator=torch.Generator().manual_seed(1))
+    loss_prior, logs_prior, _ = prior.generator_step(batch, progress=0.0, generator=torch.Generator().manual_seed(1))
+    expected = F.cross_entropy(prior.segment_logits(batch["sketch"]).detach(), ranked_region_labels(batch["sketch"], NUM_SEGMENTS))
+    assert "prior" not in logs
+    assert logs_prior["prior"] == pytest.approx(float(expected), rel=1e-5)
+    assert float(loss_prior - loss) == pytest.approx(float(expected), rel=1e-4)

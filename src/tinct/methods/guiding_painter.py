@@ -147,6 +147,30 @@ def fill_segments(segments: torch.Tensor, region_colors: torch.Tensor) -> tuple[
     return hint_colors, chosen.sum(dim=1, keepdim=True)
 
 
+def ranked_region_labels(sketch: torch.Tensor, num_segments: int) -> torch.Tensor:
+    """The region prior's target: every pixel labelled with the area rank of its
+    trapped-ball region (:func:`tinct.regions.trapped_ball` on the sketch alone, line pixels
+    joined to the nearest region): the largest region is 0, the next 1, ...; ranks past
+    ``num_segments - 1`` share the last channel. Ties keep label order.
+
+    sketch: (B, 1, H, W) in [0, 1]. Returns (B, H, W) int64 on the sketch's device.
+    """
+    import numpy as np
+
+    from tinct.regions import trapped_ball
+
+    check_sketch(sketch)
+    ranked = []
+    for plane in sketch[:, 0].detach().float().cpu().numpy():
+        labels = trapped_ball(plane)
+        areas = np.bincount(labels.ravel())
+        areas[0] = 0  # label 0 never occurs with assign_lines; keep it last if it does
+        rank = np.empty(areas.size, dtype=np.int64)
+        rank[np.argsort(-areas, kind="stable")] = np.minimum(np.arange(areas.size), num_segments - 1)
+        ranked.append(torch.from_numpy(rank[labels]))
+    return torch.stack(ranked).to(sketch.device)
+
+
 # ----------------------------------------------------------------------------- config
 
 
@@ -169,8 +193,19 @@ class Config:
     betas: tuple[float, float] = (0.9, 0.999)
     disc_channels: int = 64
     disc_layers: int = 3
+    # Not in the paper (0 = the paper's objective): a short-budget warm start for f. Cross
+    # entropy between f's logits and the sketch's trapped-ball regions ranked by area
+    # (largest -> channel 0), with this weight at the start of training, fading linearly to
+    # 0 at ``region_prior_until`` (fraction of training). See :func:`ranked_region_labels`.
+    region_prior_weight: float = 0.0
+    region_prior_until: float = 0.3
 
     def __post_init__(self) -> None:
+        if self.region_prior_weight < 0 or not 0.0 < self.region_prior_until <= 1.0:
+            raise ValueError(
+                "region_prior_weight must be >= 0 and region_prior_until in (0, 1], got "
+                f"{self.region_prior_weight}, {self.region_prior_until}"
+            )
         if self.num_segments < 1:
             raise ValueError(f"num_segments must be >= 1, got {self.num_segments}")
         if not 0.0 < self.hint_p <= 1.0:
@@ -181,13 +216,6 @@ class Config:
 
 
 # ----------------------------------------------------------------------------- the model
-
-
-
-
-
-
-
 
 class GuidingPainter(GANMethod):
     """Segmentation net f, colorization net g, discriminator D (training only).
@@ -257,7 +285,6 @@ class GuidingPainter(GANMethod):
         """Parameters of f and g (one Adam optimizer)."""
         return [*self.segmenter.parameters(), *self.colorizer.parameters()]
 
-
     # -- training
 
     def temperature(self, progress: float) -> float:
@@ -266,6 +293,12 @@ class GuidingPainter(GANMethod):
             raise ValueError(f"progress must be in [0, 1], got {progress}")
         config = self.config
         return config.tau_start * (config.tau_end / config.tau_start) ** progress
+
+    def prior_weight(self, progress: float) -> float:
+        """Weight of the region-prior term at ``progress``: linear from
+        ``config.region_prior_weight`` to 0 at ``config.region_prior_until``."""
+        config = self.config
+        return config.region_prior_weight * max(0.0, 1.0 - progress / config.region_prior_until)
 
     def generator_step(
         self, batch: dict, *, progress: float, generator: torch.Generator | None = None
@@ -277,7 +310,7 @@ class GuidingPainter(GANMethod):
         (it may live on the CPU while the batch is on a GPU).
 
         Returns ``(loss, logs, fake)``: the weighted total; the unweighted terms ``rec`` (L1
-        in [-1, 1]), ``adv``, ``tv``, ``smooth``, plus ``loss_g`` and ``tau`` as floats; and the
+        in [-1, 1]), ``adv``, ``tv``, ``smooth`` (and ``prior`` while it is on), plus ``loss_g`` and ``tau`` as floats; and the
         generated image (B, 3, H, W) in [0, 1], NOT detached (``discriminator_step`` detaches).
         """
         sketch, target = check_batch(batch)
@@ -301,8 +334,14 @@ class GuidingPainter(GANMethod):
         tv = total_variance_loss(segments, signed_target)
         smooth = smoothness_loss(logits)
         loss = config.weight_rec * rec + config.weight_adv * adv + config.weight_tv * tv + config.weight_smooth * smooth
-        logs = {"loss_g": float(loss.detach()), "rec": float(rec.detach()), "adv": float(adv.detach()),
-                "tv": float(tv.detach()), "smooth": float(smooth.detach()), "tau": float(tau)}
+        logs = {"rec": float(rec.detach()), "adv": float(adv.detach()), "tv": float(tv.detach()),
+                "smooth": float(smooth.detach()), "tau": float(tau)}
+        prior_weight = self.prior_weight(progress)
+        if prior_weight > 0:
+            prior = F.cross_entropy(logits.float(), ranked_region_labels(sketch, config.num_segments))
+            loss = loss + prior_weight * prior
+            logs["prior"] = float(prior.detach())
+        logs["loss_g"] = float(loss.detach())
         return loss, logs, fake
 
 
