@@ -12,6 +12,14 @@ colour spread (bleeding); it computes NRI by adding hints one at a time up to
 ``max_hints``; FID and LPIPS are computed when their weight files are available and are
 reported as unavailable, with the reason, otherwise. It writes ``metrics.json``,
 ``results.md`` (the papers' table layout) and ``samples.png``.
+
+A reference-based model (SCFT) offers ``evaluate_reference(batch, reference)`` -> ``(B, 3,
+H, W)`` instead, and is measured in two settings where the answer and the correspondence
+are known (:func:`evaluate_reference`): ``self`` (each image's augmented-self reference:
+colour shift + TPS warp, seeded) and ``family`` (OpenMoji pairs of one drawing in two skin
+tones, which share their line art). It gets PSNR, SSIM, SC-PSNR (SCFT §4.2) and FID/LPIPS
+per setting; with ``visualize_attention(sketch, reference, query_yx)`` the sample grid
+shows the sketch with a query cell and the reference with the cells it attends to most.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ import numpy as np
 import torch
 
 DEFAULT_HINT_COUNTS = (0, 1, 3, 5, 10)
+SC_POINTS = 64  # SC-PSNR: corresponding points per image
+SC_PATCH = 9  # SC-PSNR: patch side in pixels
 
 
 @dataclass
@@ -104,6 +114,8 @@ def _guidance_image(sketch: torch.Tensor, hint_colors: torch.Tensor, hint_mask: 
 
 def evaluate(model, config: EvalConfig, *, progress: bool = True) -> dict:
     """Run ``model`` over the data of ``config``; returns the metrics dict (see module doc)."""
+    if hasattr(model, "evaluate_reference"):
+        return evaluate_reference(model, config, progress=progress)
     from tqdm import tqdm
 
     from tinct.metrics.bleeding import region_spread
@@ -172,6 +184,137 @@ def evaluate(model, config: EvalConfig, *, progress: bool = True) -> dict:
     return result
 
 
+def _family_pairs(dataset) -> list[tuple[int, int]]:
+    """(sketch index, reference index) pairs of one drawing in two skin tones: every member of
+    a family with two or more members is paired with the next (cyclically). Empty for
+    datasets without families (a folder of images)."""
+    families: dict[str, list[int]] = {}
+    for index, emoji in enumerate(getattr(dataset, "emojis", ())):
+        families.setdefault(emoji.family, []).append(index)
+    return [(members[i], members[(i + 1) % len(members)])
+            for members in families.values() if len(members) > 1 for i in range(len(members))]
+
+
+def _valid_points(valid: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` distinct pixels per image drawn uniformly where ``valid`` (B, 1, H, W) is 1:
+    (B, count, 2) pixel (x, y)."""
+    weights = valid.flatten(1).float() + 1e-6  # never all zero
+    index = torch.multinomial(weights, min(count, weights.shape[1]), replacement=False,
+                              generator=generator)  # (B, count)
+    width = valid.shape[-1]
+    return torch.stack([index % width, index // width], dim=-1).float()
+
+
+def warp_points(grid: torch.Tensor, valid: torch.Tensor, count: int,
+                generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Corresponding points of a warp ``reference = grid_sample(source, grid)``.
+
+    grid: (B, H, W, 2) normalised (x, y) source positions (``align_corners=False``), valid:
+    (B, 1, H, W). Draws ``count`` reference pixels where valid (:func:`_valid_points`) and
+    returns ``(source_points, reference_points)``, both (B, count, 2) pixel (x, y).
+    """
+    batch, height, width, _ = grid.shape
+    reference_points = _valid_points(valid, count, generator)
+    rows, cols = reference_points[..., 1].long(), reference_points[..., 0].long()
+    source = grid[torch.arange(batch)[:, None], rows, cols]  # (B, count, 2) normalised x, y
+    source_points = torch.stack([((source[..., 0] + 1) * width - 1) / 2, ((source[..., 1] + 1) * height - 1) / 2],
+                                dim=-1)
+    return source_points, reference_points
+
+
+def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> dict:
+    """Evaluate a reference-based model (``evaluate_reference(batch, reference)``).
+
+    Settings, each with PSNR and SSIM against its ground truth, SC-PSNR (SC_PATCH-pixel
+    patches around SC_POINTS corresponding points per image, :func:`tinct.metrics.sc_psnr`)
+    and FID/LPIPS when their weights are available:
+
+    - ``self``: reference = appearance shift + TPS warp of the image
+      (:func:`tinct.data.reference.make_reference`, seeded by ``config.seed``); ground
+      truth = the shifted image; SC-PSNR points are uniform over the reference pixels that
+      sample inside the image, paired with the source positions the warp gives;
+    - ``family``: sketch of one OpenMoji drawing, reference = the same drawing in another
+      skin tone (same line art, so the reference is the ground truth and the
+      correspondence is the identity); points uniform over the image. Skipped, with a
+      reason, when the data has no such pairs.
+
+    Returns the metrics dict with ``by_reference`` instead of ``by_hints``.
+    """
+    from tqdm import tqdm
+
+    from tinct.data.reference import make_reference
+    from tinct.metrics.psnr import psnr, ssim
+    from tinct.metrics.scpsnr import sc_psnr
+
+    dataset = load_dataset(config.data, config.size, config.limit)
+    generator = torch.Generator().manual_seed(config.seed)
+    name = getattr(model, "display_name", model.name)
+    scores: dict[str, dict[str, list[torch.Tensor]]] = {
+        setting: {"psnr": [], "ssim": [], "sc_psnr": [], "fake": [], "real": []} for setting in ("self", "family")}
+    pairs = _family_pairs(dataset)
+    # sample rows: half from each setting when both exist
+    quota = {"self": config.samples - (config.samples // 2 if pairs else 0), "family": config.samples // 2}
+    samples: dict[str, list[torch.Tensor]] = {"self": [], "family": []}
+    visualize = getattr(model, "visualize_attention", None)
+
+    def measure(setting: str, batch: dict, reference: torch.Tensor, truth: torch.Tensor,
+                output_points: torch.Tensor, reference_points: torch.Tensor) -> None:
+        output = model.evaluate_reference(batch, reference).clamp(0, 1)
+        entry = scores[setting]
+        entry["psnr"].append(psnr(output, truth))
+        entry["ssim"].append(ssim(output, truth))
+        entry["sc_psnr"].append(sc_psnr(output, reference, output_points, reference_points, patch_size=SC_PATCH))
+        entry["fake"].append(output)
+        entry["real"].append(truth)
+        if sum(len(rows) for rows in samples[setting]) < quota[setting]:
+            sketch = batch["sketch"]
+            if visualize is not None:  # paper Fig. 7, with the image centre as the query
+                centre = ((sketch.shape[-2] - 1) / 2, (sketch.shape[-1] - 1) / 2)
+                shown_sketch, shown_reference = visualize(sketch, reference, centre)
+            else:
+                shown_sketch, shown_reference = sketch.expand(-1, 3, -1, -1), reference
+            samples[setting].append(torch.stack([shown_sketch, shown_reference, output, truth], dim=1))
+
+    loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, collate_fn=_collate_images)
+    with torch.no_grad():
+        for batch in tqdm(loader, desc=f"evaluate {name} (self)", unit="batch", disable=not progress):
+            pair = make_reference(batch["color"], generator=generator)
+            output_points, reference_points = warp_points(pair["grid"], pair["valid"], SC_POINTS, generator)
+            measure("self", batch, pair["reference"], pair["target"], output_points, reference_points)
+        for start in tqdm(range(0, len(pairs), config.batch_size), desc=f"evaluate {name} (family)",
+                          unit="batch", disable=not progress):
+            chosen = pairs[start:start + config.batch_size]
+            batch = _collate_images([dataset[i] for i, _ in chosen])
+            reference = torch.stack([dataset[j]["color"] for _, j in chosen])
+            height, width = reference.shape[-2:]
+            points = _valid_points(torch.ones(len(chosen), 1, height, width), SC_POINTS, generator)
+            measure("family", batch, reference, reference, points, points)
+
+    result: dict = {"model": name, "config": asdict(config), "images": len(dataset), "by_reference": {}}
+    for setting, entry in scores.items():
+        if not entry["psnr"]:
+            reason = ("no images" if setting == "self" else
+                      "no pairs of one drawing in several skin tones in this data (OpenMoji only)")
+            result["by_reference"][setting] = {"pairs": 0, "reason": reason}
+            continue
+        real, fake = torch.cat(entry["real"]), torch.cat(entry["fake"])
+        result["by_reference"][setting] = {
+            "pairs": len(real),
+            **{metric: _summary(torch.cat(entry[metric])) for metric in ("psnr", "ssim", "sc_psnr")},
+            "fid": _optional_metric("fid", real, fake, config.weights),
+            "lpips": _optional_metric("lpips", real, fake, config.weights),
+        }
+    rows = [torch.cat(samples[setting])[: quota[setting]] for setting in ("self", "family") if samples[setting]]
+    result["samples"] = torch.cat(rows) if rows else None
+    return result
+
+
+def _collate_images(samples: list[dict]) -> dict:
+    """Stack the tensors of dataset samples (no region maps: the reference settings need none)."""
+    return {key: torch.stack([s[key] for s in samples]) for key in samples[0] if isinstance(samples[0][key],
+                                                                                           torch.Tensor)}
+
+
 def _summary(values: torch.Tensor) -> dict:
     values = values.float()
     finite = values[torch.isfinite(values)]
@@ -199,9 +342,41 @@ def _format(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def reference_table(results: list[dict]) -> str:
+    """Reference-based results: one row per model and setting (self / family), columns PSNR,
+    SSIM, SC-PSNR, LPIPS, FID (SCFT Tables 1-2)."""
+    header = ["Method", "reference", "pairs", "PSNR↑", "SSIM↑", "SC-PSNR↑", "LPIPS↓", "FID↓"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    reasons: dict[str, str] = {}
+    for r in results:
+        for setting, entry in r["by_reference"].items():
+            row = [r["model"], setting, str(entry.get("pairs", 0))]
+            row += [_format(entry.get(metric, {}).get("mean"), 3 if metric == "ssim" else 2)
+                    for metric in ("psnr", "ssim", "sc_psnr")]
+            for name in ("lpips", "fid"):
+                value = entry.get(name, {}).get("value")
+                row.append(_format(value, 3 if name == "lpips" else 2))
+                if value is None and entry.get(name, {}).get("reason"):
+                    reasons[name.upper()] = entry[name]["reason"].splitlines()[0]
+            if entry.get("reason"):
+                reasons[f"{r['model']} {setting}"] = entry["reason"]
+            lines.append("| " + " | ".join(row) + " |")
+    notes = [f"\nself: the image's own colour-shifted, TPS-warped copy as reference (ground truth = the shifted "
+             f"image); family: the same OpenMoji drawing in another skin tone (ground truth = the reference). "
+             f"SC-PSNR: {SC_PATCH}×{SC_PATCH} patches around {SC_POINTS} corresponding points per image."]
+    notes += [f"{name} unavailable: {reason}" for name, reason in reasons.items()]
+    return "\n".join(lines) + "\n" + "\n".join(notes) + "\n"
+
+
 def markdown_table(results: list[dict]) -> str:
     """Rows = models, columns = PSNR per hint count, SSIM/CDR/spread/LPIPS/FID at the largest
-    count, and NRI: the layout of the papers' tables (GuidingPainter Table 1)."""
+    count, and NRI: the layout of the papers' tables (GuidingPainter Table 1). Results of
+    reference-based models get their own table (:func:`reference_table`)."""
+    by_reference = [r for r in results if "by_reference" in r]
+    results = [r for r in results if "by_reference" not in r]
+    if by_reference:
+        table = reference_table(by_reference)
+        return markdown_table(results) + "\n" + table if results else table
     counts = sorted({int(k) for r in results for k in r["by_hints"]})
     last = str(counts[-1])
     header = (["Method"] + [f"PSNR↑ ({k} hints)" for k in counts]

@@ -6,7 +6,10 @@ A method (``tinct.methods``) is an ``nn.Module`` that provides
 - ``discriminator_step(batch, fake)`` -> ``(loss, logs)``,
 - ``generator_parameters()`` / ``discriminator_parameters()``,
 - ``policy(batch, max_hints=, generator=)`` and ``evaluate_colorize(batch, colors, mask)``
-  (for the sample grid and ``tinct evaluate``), ``save_pretrained(folder)``.
+  (for the sample grid and ``tinct evaluate``), or, for a method without hints,
+  ``sample_columns(batch, generator=)`` (its own sample-grid columns), ``save_pretrained(folder)``.
+
+The discriminator's Adam uses the method config's ``lr_d`` when it has one, else ``lr``.
 
 :class:`GANModule` runs them with manual optimisation: the generator step (which also
 produces the fake image), then the discriminator step on that fake, each with its own
@@ -66,8 +69,11 @@ def _coerce(value: Any, current: Any, key: str) -> Any:
         return tuple(value)
     if isinstance(current, bool) and not isinstance(value, bool):
         raise ValueError(f"{key} takes true/false, got {value!r}")
-    if isinstance(current, float) and isinstance(value, int):
-        return float(value)
+    if isinstance(current, float) and isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:  # YAML reads "2e-4" (no dot) as a string
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{key} takes a number, got {value!r}") from None
     return value
 
 
@@ -135,7 +141,9 @@ class GANModule(L.LightningModule):
         model_config = self.method.config
         betas = tuple(model_config.betas)
         opt_g = torch.optim.Adam(self.method.generator_parameters(), lr=model_config.lr, betas=betas)
-        opt_d = torch.optim.Adam(self.method.discriminator_parameters(), lr=model_config.lr, betas=betas)
+        lr_d = getattr(model_config, "lr_d", None)  # a method may give D its own learning rate (SCFT)
+        opt_d = torch.optim.Adam(self.method.discriminator_parameters(), lr=model_config.lr if lr_d is None else lr_d,
+                                 betas=betas)
         trainer = self.trainer
         trainer.estimated_stepping_batches  # sets up the training loader, so num_training_batches is known
         batches = int(trainer.num_training_batches) * max(1, trainer.max_epochs or 1)
@@ -255,11 +263,14 @@ class SamplesAndExport(L.Callback):
         method.eval()
         batch = {k: v.to(module.device) for k, v in self.sample_batch.items()}
         columns = [batch["sketch"].expand(-1, 3, -1, -1)]
+        generator = torch.Generator(device=module.device).manual_seed(self.config.seed)
         with torch.no_grad():
-            hints = method.policy(batch, max_hints=max(self.config.sample_hints),
-                                  generator=torch.Generator(device=module.device).manual_seed(self.config.seed))
-            for count in self.config.sample_hints:
-                columns.append(method.evaluate_colorize(batch, *hints(count)).clamp(0, 1))
+            if hasattr(method, "sample_columns"):  # a method without hints (SCFT: references) shows its own
+                columns += [column.clamp(0, 1) for column in method.sample_columns(batch, generator=generator)]
+            else:
+                hints = method.policy(batch, max_hints=max(self.config.sample_hints), generator=generator)
+                for count in self.config.sample_hints:
+                    columns.append(method.evaluate_colorize(batch, *hints(count)).clamp(0, 1))
         columns.append(batch["color"])
         method.train(was_training)
         grid = torch.stack(columns, dim=1).cpu()  # (B, columns, 3, H, W)

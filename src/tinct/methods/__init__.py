@@ -6,5 +6,6 @@ loads it (``from_pretrained(folder)``). Methods register here as they are implem
 
 from tinct.methods.guiding_painter import GuidingPainter
 from tinct.methods.point_hints import PointHints
+from tinct.methods.scft import SCFT
 
-METHODS: dict = {"guiding_painter": GuidingPainter, "point_hints": PointHints}
+METHODS: dict = {"guiding_painter": GuidingPainter, "point_hints": PointHints, "scft": SCFT}
