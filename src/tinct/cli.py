@@ -87,6 +87,112 @@ def _regions(args: argparse.Namespace) -> int:
     return _run_jobs(jobs, work, desc="regions")
 
 
+COLORIZE_FORMATS = (".png", ".ora")
+
+
+def _colorize_jobs(inputs: list[Path], output: Path, fmt: str | None) -> list[tuple[Path, Path]]:
+    """(input, output) pairs for ``colorize``: one file to OUT (a .png/.ora file, or a folder);
+    otherwise OUT is a folder: files go to OUT/NAME.EXT, a single folder is mirrored into OUT,
+    several folders into OUT/FOLDER_NAME/. EXT is ``fmt`` (default png)."""
+    from tinct.image import is_image_file, list_images
+
+    for source in inputs:
+        if not source.exists():
+            raise SystemExit(f"tinct: error: no such file or folder: {source}")
+    suffix = output.suffix.lower()
+    if len(inputs) == 1 and not inputs[0].is_dir() and suffix and not output.is_dir():
+        if suffix not in COLORIZE_FORMATS:
+            raise SystemExit(f"tinct: error: output {output} must end in .png or .ora (or be a folder)")
+        if fmt is not None and f".{fmt}" != suffix:
+            raise SystemExit(f"tinct: error: --format {fmt} contradicts the output file {output}")
+        return [(inputs[0], output)]
+    if output.exists() and not output.is_dir():
+        raise SystemExit(f"tinct: error: several images need a folder as output, but {output} is a file")
+    if suffix in COLORIZE_FORMATS and not output.exists():
+        raise SystemExit(f"tinct: error: several images need a folder as output, not {output} "
+                         f"(use --format {suffix[1:]} to choose the format)")
+    extension = f".{fmt or 'png'}"
+    jobs: list[tuple[Path, Path]] = []
+    for source in inputs:
+        if source.is_dir():
+            files = list_images(source)
+            if not files:
+                raise SystemExit(f"tinct: error: no images in {source}")
+            base = output if len(inputs) == 1 else output / source.resolve().name
+            jobs += [(path, (base / path.relative_to(source)).with_suffix(extension)) for path in files]
+        else:
+            if not is_image_file(source):
+                raise SystemExit(f"tinct: error: {source} is not an image file ({source.suffix or 'no suffix'})")
+            jobs.append((source, output / f"{source.stem}{extension}"))
+    seen: dict[Path, Path] = {}
+    for source, target in jobs:
+        if target in seen:
+            raise SystemExit(f"tinct: error: {seen[target]} and {source} would both be written to {target}")
+        seen[target] = source
+    return jobs
+
+
+def _point(text: str):
+    from tinct.hintfile import HintFileError, Point, parse_color
+
+    parts = text.split(",")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        x, y = float(parts[0]), float(parts[1])
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise ValueError
+        return Point(x=x, y=y, color=parse_color(parts[2].strip(), "--point colour"))
+    except (ValueError, HintFileError):
+        raise SystemExit(f"tinct: error: --point takes X,Y,#rrggbb with X and Y in [0, 1], got {text!r}") from None
+
+
+def _colorize(args: argparse.Namespace) -> int:
+    from tinct.colorizer import Colorizer
+    from tinct.hintfile import HintFileError, Hints, load_hints, save_hints
+    from tinct.image import ImageError, load_image
+
+    jobs = _colorize_jobs(args.input, args.output, args.format)
+    try:
+        hints = load_hints(args.hints) if args.hints is not None else Hints()
+    except HintFileError as error:
+        raise SystemExit(f"tinct: error: {error}") from None
+    if args.colors is not None:
+        colors = [None if c.strip().lower() in ("", "-", "none") else c.strip() for c in args.colors.split(",")]
+        try:
+            hints = hints.with_regions(colors)
+        except HintFileError as error:
+            raise SystemExit(f"tinct: error: --colors: {error}") from None
+    hints = hints.merged(Hints(points=tuple(_point(text) for text in args.point)))
+    try:
+        colorizer = Colorizer.from_pretrained(args.model, size=args.size, device=args.device)
+    except (FileNotFoundError, ValueError, OSError) as error:
+        raise SystemExit(f"tinct: error: cannot load the model: {error}") from None
+    if any(color is not None for color in hints.regions) and not colorizer.takes_regions:
+        raise SystemExit(f"tinct: error: the {colorizer.method} model has no ranked regions, so it takes no region "
+                         f"colours (--colors, or 'regions' in the hint file); use points or strokes")
+    if (hints.points or hints.strokes) and not colorizer.takes_points:
+        raise SystemExit(f"tinct: error: the {colorizer.method} model takes no point or stroke hints")
+    reference = None
+    if args.reference is not None:
+        if not colorizer.takes_reference:
+            raise SystemExit(f"tinct: error: the {colorizer.method} model does not take a reference image "
+                             f"(--reference needs a reference-based model such as SCFT)")
+        try:
+            reference = load_image(args.reference)
+        except (ImageError, OSError) as error:
+            raise SystemExit(f"tinct: error: cannot read the reference image: {error}") from None
+    if args.save_hints is not None:
+        save_hints(hints, args.save_hints)
+        print(f"wrote {args.save_hints}", file=sys.stderr)
+
+    def work(source: Path, target: Path) -> None:
+        result = colorizer.colorize(source, hints=hints, reference=reference)
+        result.save(target, transparent=args.transparent)
+
+    return _run_jobs(jobs, work, desc="colorize")
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -143,6 +249,26 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _app(args: argparse.Namespace) -> int:
+    from tinct.app import GradioMissing, serve
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"tinct: warning: serving on {args.host}: anyone who can reach this machine can use the app",
+              file=sys.stderr)
+    if args.share == "on":
+        print("tinct: warning: --share on makes a public link through Gradio's share servers (needs internet)",
+              file=sys.stderr)
+    try:
+        serve(args.model, host=args.host, port=args.port, share=args.share == "on", size=args.size, device=args.device)
+    except GradioMissing as error:
+        raise SystemExit(f"tinct: error: {error}") from None
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"tinct: error: cannot load the model: {error}") from None
+    except OSError as error:  # port taken, cannot bind
+        raise SystemExit(f"tinct: error: cannot start the app: {error}") from None
+    return 0
+
+
 def _devices(text: str):
     return text if text == "auto" else int(text)
 
@@ -185,6 +311,50 @@ def build_parser() -> argparse.ArgumentParser:
     regions.add_argument("--keep-lines", action="store_true",
                          help="leave line pixels unlabelled (black) instead of giving them to a neighbour")
     regions.set_defaults(run=_regions)
+
+    colorize = commands.add_parser(
+        "colorize",
+        help="colorize line art with a trained model (PNG or layered OpenRaster)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Colorize sketches at their full resolution: the model paints a small copy, every "
+        "region of the full-size region map gets one flat colour, and the original lines are laid over it "
+        "unchanged. IN may be files and folders (folders are processed recursively). The format follows "
+        "OUT's suffix: .png, or .ora (OpenRaster: lines, flat colours and the result as layers, for Krita, "
+        "GIMP, MyPaint); for several images OUT is a folder and --format chooses. A file that fails is "
+        "reported at the end and the rest still run.",
+        epilog="examples:\n"
+        "  tinct colorize examples/sunflower_sketch.png -o out/sunflower.png\n"
+        "  tinct colorize page.png -o page.ora --colors '#f2c641,#3a7bd5' --save-hints page_hints.json\n"
+        "  tinct colorize scans/ -o colored/ --hints page_hints.json --format ora --transparent\n"
+        "hint files (JSON, normalised coordinates, so they apply at any size): see docs/hints.md",
+    )
+    colorize.add_argument("input", type=Path, nargs="+", metavar="IN", help="sketch files or folders")
+    colorize.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                          help="output file (.png or .ora) for one input, otherwise a folder")
+    colorize.add_argument("--model", default="guiding_painter", metavar="NAME|DIR",
+                          help="a shipped model's name (checkpoints/NAME: guiding_painter, point_hints) or a "
+                          "checkpoint folder (default: guiding_painter)")
+    colorize.add_argument("--size", type=int, default=128,
+                          help="network working size in px, the longer side (default: 128, the shipped models' "
+                          "training size); the output always has the input's size")
+    colorize.add_argument("--hints", type=Path, default=None, metavar="FILE",
+                          help="hint file (JSON: points, strokes, region colours; see docs/hints.md)")
+    colorize.add_argument("--colors", default=None, metavar="HEX,HEX,...",
+                          help="colours for the regions the model ranks, in order, e.g. '#f2c641,-,#3a7bd5' "
+                          "('-' skips one; GuidingPainter); replaces the hint file's regions")
+    colorize.add_argument("--point", action="append", default=[], metavar="X,Y,HEX",
+                          help="a point hint at X,Y in [0, 1] (fractions of width and height), e.g. "
+                          "0.4,0.3,#f2c641 (repeatable; added to the hint file's points)")
+    colorize.add_argument("--reference", type=Path, default=None, metavar="IMG",
+                          help="reference colour image (only for reference-based models)")
+    colorize.add_argument("--save-hints", type=Path, default=None, metavar="FILE",
+                          help="write the hints used (hint file + --colors + --point) to FILE, for reuse")
+    colorize.add_argument("--format", choices=("png", "ora"), default=None,
+                          help="output format when OUT is a folder (default: png)")
+    colorize.add_argument("--transparent", action="store_true",
+                          help="make the background (the region touching the border most) transparent")
+    colorize.add_argument("--device", default="cpu", help="torch device for the model, e.g. cpu or cuda (default: cpu)")
+    colorize.set_defaults(run=_colorize)
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -253,6 +423,42 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue from a Lightning checkpoint, or 'auto' for OUT/checkpoints/last.ckpt")
     train.add_argument("--fast-dev-run", action="store_true", help="run one batch through everything, as a check")
     train.set_defaults(run=_train)
+
+    app = commands.add_parser(
+        "app",
+        help="web app: colour a sketch in the browser (needs the app extra: Gradio)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Start tinct's web app (Gradio) and print its address. Upload a sketch, then:\n"
+        "  Guided regions    the next region the model (GuidingPainter) asks about is shown highlighted\n"
+        "                    over the sketch, with 'region k of N'; pick its colour (colour picker, hex\n"
+        "                    entry, or a palette you can save and load as JSON), apply it or skip it, and\n"
+        "                    the colorized image updates; undo goes back a step\n"
+        "  Points & strokes  click on the sketch to place a point, or the vertices of a stroke, in the\n"
+        "                    current colour\n"
+        "  Reference         a colour picture to take the colours from (reference-based models such as\n"
+        "                    SCFT only; with other models the tab says so)\n"
+        "Downloads: the result as PNG, as layered OpenRaster (.ora: lines, flat colours, result) and the\n"
+        "hints as a hint file (docs/hints.md) for 'tinct colorize --hints'.\n\n"
+        "The app binds to 127.0.0.1 (this machine only) unless --host says otherwise, and serves no file\n"
+        "but its own uploads and outputs, kept in a temporary folder that is deleted when it stops (Ctrl+C).",
+        epilog="examples:\n"
+        "  tinct app                                   (shipped GuidingPainter, http://127.0.0.1:7860)\n"
+        "  tinct app --model runs/gp/model --port 8000\n"
+        "  tinct app --model point_hints --host 0.0.0.0   (reachable from the local network)\n"
+        "needs Gradio: pip install -e \".[app]\"",
+    )
+    app.add_argument("--model", default="guiding_painter", metavar="NAME|DIR",
+                     help="a shipped model's name (checkpoints/NAME) or a checkpoint folder (default: guiding_painter)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to bind (default: 127.0.0.1, this machine only; 0.0.0.0 for the whole network)")
+    app.add_argument("--port", type=int, default=None,
+                     help="port (default: the first free one from 7860)")
+    app.add_argument("--share", choices=("off", "on"), default="off",
+                     help="'on' also makes a public link through Gradio's share servers (default: off)")
+    app.add_argument("--size", type=int, default=128,
+                     help="network working size in px (default: 128); results have the sketch's full size")
+    app.add_argument("--device", default="cpu", help="torch device for the model, e.g. cpu or cuda (default: cpu)")
+    app.set_defaults(run=_app)
     return parser
 
 

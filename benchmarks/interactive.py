@@ -1,0 +1,145 @@
+"""Interactive latency of ``tinct.Colorizer`` on this CPU (prints figures; not a test).
+
+1. **One hint update at 256 px** (target <= 150 ms for GuidingPainter): the sketch is
+   prepared once (region map, network input and, for GuidingPainter, the region ranking:
+   what an app computes when a sketch is opened); each update is then one
+   ``colorize(prepared, ...)`` with a new colour (a new region colour for GuidingPainter, a
+   new point for the point-hint model): the colorization network at 256 px plus the
+   flat-colour composite at 256 px.
+2. **A 2048 px native-resolution colorization** (target <= 2 s): ``colorize(sketch)`` end
+   to end from a 2048 x 2048 sketch tensor: trapped-ball region map at full resolution, the
+   network at its 128 px working size, flat colours per full-size region, the original lines
+   on top. Also split into ``prepare`` and the rest, and the time to write PNG and ORA.
+
+Models: ``checkpoints/guiding_painter`` and ``checkpoints/point_hints`` when they exist;
+otherwise randomly initialised models of the same architecture as the shipped ones
+(``configs/<method>_cpu.yaml``, ``model:`` section), which run exactly as fast. The sketch
+is ``examples/sunflower_sketch.png`` (512 px), scaled to 256 and 2048 px.
+
+    python benchmarks/interactive.py [--repeats 15] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from tinct.colorizer import Colorizer, load_model
+from tinct.hintfile import Hints, Point
+from tinct.image import load_sketch, resize
+from tinct.methods import METHODS
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_UPDATE_MS = 150.0
+TARGET_NATIVE_S = 2.0
+
+
+def _model(method: str):
+    folder = REPO / "checkpoints" / method
+    if (folder / "model.safetensors").is_file():
+        return load_model(folder), f"shipped weights {folder.relative_to(REPO)}"
+    config_file = REPO / "configs" / f"{method}_cpu.yaml"
+    overrides = {}
+    if config_file.is_file():
+        overrides = (yaml.safe_load(config_file.read_text()) or {}).get("model", {})
+    cls = METHODS[method]
+    torch.manual_seed(0)
+    model = cls(cls.config_class(**overrides)).eval()
+    described = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "defaults"
+    return model, f"RANDOM weights (no {folder.relative_to(REPO)}), architecture of {config_file.name}: {described}"
+
+
+def _times(function, repeats: int, warmup: int = 2) -> list[float]:
+    for _ in range(warmup):
+        function(0)
+    times = []
+    for index in range(repeats):
+        start = time.perf_counter()
+        function(index + 1)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _summary(times: list[float], unit: str = "ms") -> str:
+    scale = 1000.0 if unit == "ms" else 1.0
+    ordered = sorted(times)
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    median = statistics.median(times) * scale
+    return f"median {median:7.2f} {unit}  (min {ordered[0] * scale:.2f}, p90 {p90 * scale:.2f})"
+
+
+def _hue(index: int) -> tuple[float, float, float]:
+    import colorsys
+
+    return colorsys.hsv_to_rgb((index * 0.618034) % 1.0, 0.7, 0.9)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=15, help="timed runs per figure (default: 15)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); {args.repeats} timed runs per figure\n")
+
+    example = load_sketch(REPO / "examples" / "sunflower_sketch.png")  # (1, 512, 512)
+    sketch_256 = resize(example, (256, 256))
+    sketch_2048 = resize(example, (2048, 2048))
+
+    print("1. one hint update at 256 px (prepared sketch; network at 256 px)")
+    for method in ("guiding_painter", "point_hints"):
+        model, source = _model(method)
+        colorizer = Colorizer(model, size=256)
+        prepared = colorizer.prepare(sketch_256)
+        if method == "guiding_painter":
+            def update(index, colorizer=colorizer, prepared=prepared):
+                colorizer.colorize(prepared, regions_colors=[_hue(index), _hue(index + 1), _hue(index + 2)])
+        else:
+            def update(index, colorizer=colorizer, prepared=prepared):
+                point = Point(x=0.3 + 0.01 * (index % 40), y=0.4, color=_hue(index), size=0.02)
+                colorizer.colorize(prepared, hints=Hints(points=(point,)))
+        times = _times(update, args.repeats)
+        target = ""
+        if method == "guiding_painter":
+            met = "met" if statistics.median(times) * 1000 <= TARGET_UPDATE_MS else "MISSED"
+            target = f"  target <= {TARGET_UPDATE_MS:.0f} ms: {met}"
+        print(f"   {method:16s} {_summary(times)}{target}")
+        print(f"   {'':16s} model: {source}")
+        start = time.perf_counter()
+        colorizer.prepare(sketch_256)
+        print(f"   {'':16s} opening the sketch (prepare, once): {(time.perf_counter() - start) * 1000:.1f} ms")
+
+    print("\n2. 2048 x 2048 native-resolution colorization (network at 128 px), end to end from a tensor")
+    model, source = _model("guiding_painter")
+    colorizer = Colorizer(model, size=128)
+    colors = ["#f2c641", "#3a7bd5", "#6ab04c"]
+    times = _times(lambda index: colorizer.colorize(sketch_2048, regions_colors=colors), max(3, args.repeats // 3),
+                   warmup=1)
+    met = "met" if statistics.median(times) <= TARGET_NATIVE_S else "MISSED"
+    print(f"   guiding_painter  {_summary(times, 's')}  target <= {TARGET_NATIVE_S:.0f} s: {met}")
+    print(f"   {'':16s} model: {source}")
+    prepare_times = _times(lambda index: colorizer.prepare(sketch_2048), 3, warmup=0)
+    prepared = colorizer.prepare(sketch_2048)
+    rest = _times(lambda index: colorizer.colorize(prepared, regions_colors=colors), 3, warmup=0)
+    print(f"   {'':16s} of which prepare (region map, network input, ranking): {_summary(prepare_times, 's')}")
+    print(f"   {'':16s} network + flat colours + lines:                         {_summary(rest, 's')}")
+    result = colorizer.colorize(prepared, regions_colors=colors)
+    with tempfile.TemporaryDirectory() as folder:
+        for suffix in (".png", ".ora"):
+            start = time.perf_counter()
+            result.save(Path(folder) / f"out{suffix}")
+            print(f"   {'':16s} writing {suffix}: {time.perf_counter() - start:.2f} s")
+    ink = torch.from_numpy(result.ink)
+    kept = torch.equal(result.image[:, ink], sketch_2048.expand(3, -1, -1)[:, ink])
+    print(f"   {'':16s} regions at 2048 px: {int(result.regions.max())}; line pixels kept exactly: {kept}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The web app in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
+
+Skipped only when Playwright, Gradio or Chromium is missing (``.ci/run`` installs all three).
+"""
+
+import io
+import json
+import re
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urljoin
+
+import numpy as np
+import pytest
+from colorize_helpers import tiny_guiding_painter
+from PIL import Image
+
+pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]"; .ci/run installs it)')
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="Playwright is not installed (pip install -e \".[dev]\"; .ci/run installs it)")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    pytest.skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)", allow_module_level=True)
+
+from tinct.app import build_app, launch_options  # noqa: E402  (after the skips: needs nothing, but reads clearer)
+
+REPO = Path(__file__).resolve().parents[1]
+SKETCH = REPO / "examples" / "sunflower_sketch.png"
+COLOR = "#e05a47"
+# raised inside Gradio's own routes (its use of starlette), not by tinct
+pytestmark = pytest.mark.filterwarnings("ignore:'HTTP_422_UNPROCESSABLE_ENTITY' is deprecated:DeprecationWarning")
+TIMEOUT_MS = 30_000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tmp_path, monkeypatch):
+    """The app with a tiny random GuidingPainter, served on 127.0.0.1 from a background thread."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # uploads and served copies stay in tmp
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    model = tiny_guiding_painter().save_pretrained(tmp_path / "model")
+    demo = build_app(model, size=64, output_dir=tmp_path / "outputs")
+    options = launch_options(port=_free_port())
+    assert options["server_name"] == "127.0.0.1" and "allowed_paths" not in options
+    demo.queue().launch(prevent_thread_lock=True, quiet=True, **options)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()
+
+
+def _fetch(page, url: str) -> bytes:
+    response = page.request.get(urljoin(page.url, url))
+    assert response.ok, f"{url}: HTTP {response.status}"
+    return response.body()
+
+
+def test_upload_colour_one_region_and_download(app_url, tmp_path):
+    expect = sync_api.expect
+    sketch = np.asarray(Image.open(SKETCH).convert("RGB"))
+    assert sketch.shape == (512, 512, 3)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1200})
+            page.goto(app_url)
+            page.locator("#sketch input[type=file]").set_input_files(str(SKETCH))
+            count = page.locator("#region-count")
+            expect(count).to_contain_text(re.compile(r"Region 1 of \d+"), timeout=TIMEOUT_MS)
+            total = int(re.search(r"of (\d+)", count.inner_text()).group(1))
+            assert total >= 2  # the tiny model ranks several regions of the sunflower
+            expect(page.locator("#result img")).to_be_visible(timeout=TIMEOUT_MS)
+
+            # the colour goes in through the hex entry; "apply" colours region 1, the app asks about region 2
+            hex_entry = page.locator("#hex input, #hex textarea").first
+            hex_entry.fill(COLOR)
+            hex_entry.press("Enter")
+            page.locator("#apply-color").click()
+            expect(count).to_contain_text(f"Region 2 of {total}", timeout=TIMEOUT_MS)
+
+            result = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#result img").get_attribute("src")))))
+            assert result.shape[:2] == (512, 512)  # the sketch's full size, not the 64 px network size
+            result = result[..., :3]
+            ink = sketch.max(axis=2) < 128
+            assert ink.sum() > 1000 and np.array_equal(result[ink], sketch[ink])  # the sketch's own lines
+            assert (np.abs(result.astype(int) - sketch.astype(int)).max(axis=2) > 8).sum() > 1000  # coloured
+
+            # downloads: the hint file records exactly that one region colour; the PNG is the result
+            page.locator("#export").click()
+            hints_link = page.locator("#download-hints a").first
+            expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
+            hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
+            assert [c for c in hints["regions"] if c is not None] == [COLOR]
+            assert hints["points"] == [] and hints["strokes"] == []
+            png = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#download-png a").first
+                                                          .get_attribute("href")))))
+            assert np.array_equal(png[..., :3], result)
+
+            # a click in the middle of the hint canvas places a point there, in the current colour
+            page.get_by_role("tab", name="Points & strokes").click()
+            canvas = page.locator("#hint-canvas img")
+            expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
+            box = canvas.bounding_box()
+            canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+            expect(page.locator("#download-hints a")).to_have_count(0, timeout=TIMEOUT_MS)  # downloads reset
+            page.locator("#export").click()
+            expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
+            hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
+            (point,) = hints["points"]
+            assert point["color"] == COLOR and abs(point["x"] - 0.5) < 0.02 and abs(point["y"] - 0.5) < 0.02
+
+            # nothing outside the app's own files is served
+            denied = page.request.get(urljoin(app_url, f"gradio_api/file={REPO / 'README.md'}"))
+            assert denied.status == 403
+            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (tmp_path / "app.png").stat().st_size > 10_000

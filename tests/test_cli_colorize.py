@@ -1,0 +1,136 @@
+import json
+
+import numpy as np
+import pytest
+from colorize_helpers import drawn_sketch, tiny_guiding_painter, tiny_point_hints
+from PIL import Image
+
+from tinct.cli import main
+from tinct.hintfile import load_hints
+from tinct.ora import read_ora
+from tinct.regions import trapped_ball
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    return {"guiding_painter": str(tiny_guiding_painter().save_pretrained(folder / "gp")),
+            "point_hints": str(tiny_point_hints().save_pretrained(folder / "ph"))}
+
+
+@pytest.fixture
+def sketches(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    sketch, points = drawn_sketch(64, 96)
+    Image.fromarray(sketch).save(folder / "a.png")
+    Image.fromarray(drawn_sketch(80, 80)[0]).save(folder / "sub" / "b.png")
+    return folder, sketch, points
+
+
+def _colorize(*args, model):
+    return main(["colorize", *map(str, args), "--model", model, "--size", "32"])
+
+
+def _region_color(pixels, sketch, where):
+    """The one colour of the paper pixels of the region containing ``where``."""
+    labels = trapped_ball(sketch)
+    inside = (labels == labels[where]) & (sketch == 255)
+    colors = np.unique(pixels[inside][:, :3], axis=0)
+    assert len(colors) == 1
+    return tuple(int(c) for c in colors[0])
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "colorize" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["colorize", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--model", "--hints", "--reference", "--save-hints", "--transparent", ".ora"):
+        assert option in out
+
+
+def test_one_file_to_png(sketches, models, tmp_path):
+    folder, sketch, _ = sketches
+    assert _colorize(folder / "a.png", "-o", tmp_path / "out" / "a.png", model=models["guiding_painter"]) == 0
+    pixels = np.asarray(Image.open(tmp_path / "out" / "a.png"))
+    assert pixels.shape == (64, 96, 3)
+    ink = sketch < 128
+    assert np.array_equal(pixels[ink], np.repeat(sketch[ink][:, None], 3, axis=1))
+
+
+def test_folder_to_ora_continues_past_a_bad_file(sketches, models, tmp_path, capsys):
+    folder, _, _ = sketches
+    (folder / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    code = _colorize(folder, "-o", out, "--format", "ora", model=models["guiding_painter"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "colorize: 2 of 3 image(s) written" in err and "broken.png" in err
+    for name, size in (("a.ora", (96, 64)), ("sub/b.ora", (80, 80))):
+        image = read_ora(out / name)
+        assert (image.width, image.height) == size
+        assert [layer.name for layer in image.layers] == ["lines", "flat colours", "colorized"]
+    assert not (out / "broken.ora").exists()
+
+
+def test_several_inputs_into_a_folder(sketches, models, tmp_path):
+    folder, _, _ = sketches
+    out = tmp_path / "many"
+    assert _colorize(folder / "a.png", folder / "sub", "-o", out, "--transparent",
+                     model=models["point_hints"]) == 0
+    assert Image.open(out / "a.png").mode == "RGBA"
+    assert (out / "sub" / "b.png").exists()
+
+
+def test_hint_file_applies_at_any_size_and_is_saved(sketches, models, tmp_path):
+    folder, sketch, points = sketches
+    big = np.asarray(Image.fromarray(sketch).resize((384, 256), Image.NEAREST))
+    Image.fromarray(big).save(tmp_path / "a_big.png")
+    row, col = points["circle"]
+    hint_file = tmp_path / "hints.json"
+    hint_file.write_text(json.dumps({"version": 1, "points": [
+        {"x": (col + 0.5) / 96, "y": (row + 0.5) / 64, "color": "#ff8000"}]}))
+    saved = tmp_path / "used.json"
+    code = _colorize(folder / "a.png", tmp_path / "a_big.png", "-o", tmp_path / "out", "--hints", hint_file,
+                     "--colors", "#00ff00,-,#0000ff", "--point", "0.9,0.05,#123456", "--save-hints", saved,
+                     model=models["guiding_painter"])
+    assert code == 0
+    small = np.asarray(Image.open(tmp_path / "out" / "a.png"))
+    large = np.asarray(Image.open(tmp_path / "out" / "a_big.png"))
+    assert _region_color(small, sketch, points["circle"]) == (255, 128, 0)
+    assert _region_color(large, big, (row * 4, col * 4)) == (255, 128, 0)
+    used = load_hints(saved)
+    assert [p.color for p in used.points] == [(1.0, 128 / 255, 0.0), (18 / 255, 52 / 255, 86 / 255)]
+    assert used.regions == ((0.0, 1.0, 0.0), None, (0.0, 0.0, 1.0))
+    assert json.loads(saved.read_text())["version"] == 1
+
+
+def test_errors_are_clear(sketches, models, tmp_path):
+    folder, _, _ = sketches
+    gp, ph = models["guiding_painter"], models["point_hints"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"version": 1, "points": [{"x": 2, "y": 0.5, "color": "#ffffff"}]}))
+    with pytest.raises(SystemExit, match=r"bad\.json: points\[0\]\.x must be a number in \[0, 1\]"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--hints", bad, model=gp)
+    with pytest.raises(SystemExit, match="no model named 'not_a_model'"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.png", model="not_a_model")
+    with pytest.raises(SystemExit, match="does not take a reference image"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--reference", folder / "a.png", model=gp)
+    with pytest.raises(SystemExit, match="has no ranked regions"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--colors", "#ff0000", model=ph)
+    with pytest.raises(SystemExit, match=r"must end in \.png or \.ora"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.jpg", model=gp)
+    with pytest.raises(SystemExit, match="no such file or folder"):
+        _colorize(tmp_path / "missing.png", "-o", tmp_path / "o.png", model=gp)
+    with pytest.raises(SystemExit, match="need a folder as output"):
+        _colorize(folder, "-o", tmp_path / "o.png", model=gp)
+    with pytest.raises(SystemExit, match="--format png contradicts"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.ora", "--format", "png", model=gp)
+    with pytest.raises(SystemExit, match="--point takes X,Y"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--point", "0.5,1.5,#ffffff", model=gp)
+    with pytest.raises(SystemExit, match="--colors"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--colors", "red", model=gp)
+    assert not (tmp_path / "o.png").exists()

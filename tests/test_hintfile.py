@@ -1,0 +1,144 @@
+import json
+
+import pytest
+
+from tinct.hintfile import (
+    HintFileError,
+    Hints,
+    Point,
+    Stroke,
+    format_color,
+    hint_pixels,
+    load_hints,
+    parse_color,
+    render_hints,
+    save_hints,
+)
+
+
+def _example():
+    return {
+        "version": 1,
+        "points": [{"x": 0.25, "y": 0.75, "color": "#ff8000", "size": 0.05}, {"x": 1.0, "y": 0.0, "color": "#00FF00"}],
+        "strokes": [{"points": [[0.1, 0.5], [0.9, 0.5]], "color": "#0000ff", "width": 0.03}],
+        "regions": ["#ffcc00", None, "#3a7bd5"],
+    }
+
+
+def _write(tmp_path, data, name="hints.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_round_trip_and_schema(tmp_path):
+    hints = load_hints(_write(tmp_path, _example()))
+    assert hints.points[0] == Point(x=0.25, y=0.75, color=(1.0, 128 / 255, 0.0), size=0.05)
+    assert hints.points[1].size == 0.02  # the default patch size
+    assert hints.strokes[0].points == ((0.1, 0.5), (0.9, 0.5)) and hints.strokes[0].width == 0.03
+    assert hints.regions[1] is None and hints.regions[2] == parse_color("#3a7bd5")
+    path = save_hints(hints, tmp_path / "sub" / "again.json")
+    written = json.loads(path.read_text())
+    assert written["version"] == 1
+    assert written["points"][1]["color"] == "#00ff00"
+    assert written["regions"] == ["#ffcc00", None, "#3a7bd5"]
+    assert load_hints(path) == hints
+    assert Hints.from_dict({"version": 1}).is_empty
+    assert not Hints(regions=(None, (0.0, 0.0, 0.0))).is_empty and Hints(regions=(None,)).is_empty
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.pop("version"), "missing 'version'"),
+        (lambda d: d.update(version=2), "unsupported version 2"),
+        (lambda d: d.update(point=[]), r"unknown keys \['point'\]"),
+        (lambda d: d["points"][1].update(x=1.5), r"points\[1\]\.x must be a number in \[0, 1\], got 1\.5"),
+        (lambda d: d["points"][0].update(y=True), r"points\[0\]\.y must be a number"),
+        (lambda d: d["points"][0].pop("color"), r"points\[0\]: missing 'color'"),
+        (lambda d: d["points"][0].update(size=0), r"points\[0\]\.size must be a number in \(0, 1\]"),
+        (lambda d: d["strokes"][0].update(color="red"), r"strokes\[0\]\.color must be a colour '#rrggbb'"),
+        (lambda d: d["strokes"][0].update(points=[]), r"strokes\[0\]\.points must be a non-empty list"),
+        (lambda d: d["strokes"][0]["points"].append([0.5]), r"strokes\[0\]\.points\[2\] must be \[x, y\]"),
+        (lambda d: d["regions"].append("#12345"), r"regions\[3\] must be a colour"),
+        (lambda d: d.update(regions="#ffffff"), "'regions' must be a list"),
+    ],
+)
+def test_errors_name_the_file_and_the_field(tmp_path, change, message):
+    data = _example()
+    change(data)
+    path = _write(tmp_path, data)
+    with pytest.raises(HintFileError, match=message) as info:
+        load_hints(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(HintFileError, match="no such hint file"):
+        load_hints(tmp_path / "missing.json")
+    (tmp_path / "broken.json").write_text("{'version': 1")
+    with pytest.raises(HintFileError, match=r"broken\.json: not valid JSON"):
+        load_hints(tmp_path / "broken.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(HintFileError, match="must hold a JSON object, got list"):
+        load_hints(tmp_path / "list.json")
+
+
+def test_colours():
+    assert parse_color("#FF0080") == (1.0, 0.0, 128 / 255)
+    assert parse_color([0, 0.5, 1]) == (0.0, 0.5, 1.0)
+    assert format_color((1.0, 0.0, 128 / 255)) == "#ff0080"
+    for bad in ("ff0080", "#ff008", "#gg0080", [0, 2, 0], 7):
+        with pytest.raises(HintFileError, match="colour"):
+            parse_color(bad)
+
+
+def test_points_land_at_the_same_place_at_any_size():
+    hints = Hints(points=(Point(x=0.25, y=0.75, color=(1.0, 0.0, 0.0), size=0.05),))
+    for size, side in ((64, 3), (256, 13)):  # 0.05 * 64 = 3.2 -> 3 px; 0.05 * 256 = 12.8 -> 13 px
+        colors, mask = render_hints(hints, size, size)
+        assert mask.shape == (1, size, size) and colors.shape == (3, size, size)
+        assert int(mask.sum()) == side * side
+        row, col = int(0.75 * size), int(0.25 * size)
+        assert mask[0, row, col] == 1 and colors[:, row, col].tolist() == [1.0, 0.0, 0.0]
+        rows, cols = mask[0].nonzero(as_tuple=True)
+        # the patch is centred on the pixel holding the point
+        assert rows.float().mean() == pytest.approx(row + (side - 1) % 2 / 2)
+        assert cols.float().mean() == pytest.approx(col + (side - 1) % 2 / 2)
+
+
+def test_box_places_hints_on_the_picture_inside_a_padded_square():
+    # a 2:1 landscape picture fitted to a 32 px square: rows 8..23 hold it
+    hints = Hints(points=(Point(x=0.5, y=0.5, color=(0.0, 1.0, 0.0), size=0.01),
+                          Point(x=0.0, y=1.0, color=(0.0, 0.0, 1.0), size=0.2)))
+    (rows, cols, color), (rows2, cols2, _) = hint_pixels(hints, 32, 32, box=(8, 0, 16, 32))
+    assert (rows.tolist(), cols.tolist(), color) == ([16], [16], (0.0, 1.0, 0.0))
+    # the big patch at the bottom-left corner is clipped to the picture (not the padding)
+    assert rows2.max() == 23 and cols2.min() == 0 and len(rows2) == 3 * 4  # 6 px patch, clipped
+    with pytest.raises(ValueError, match="inside"):
+        hint_pixels(hints, 32, 32, box=(8, 0, 30, 32))
+
+
+def test_strokes_and_painting_order():
+    blue, red = (0.0, 0.0, 1.0), (1.0, 0.0, 0.0)
+    hints = Hints(strokes=(Stroke(points=((0.1, 0.5), (0.9, 0.5)), color=blue, width=0.03),),
+                  points=(Point(x=0.5, y=0.5, color=red, size=0.01),))
+    colors, mask = render_hints(hints, 100, 100)
+    covered = mask[0].bool()
+    # round caps of radius 1 px around the ends at x = 10 and 90 px
+    assert covered[50, 10:91].all() and not covered[50, :8].any() and not covered[50, 92:].any()
+    assert covered[:, 50].sum() == 3  # width 0.03 of 100 px
+    # strokes are painted after points: the stroke's colour wins where they overlap
+    assert colors[:, 50, 50].tolist() == list(blue)
+    dot = Hints(strokes=(Stroke(points=((0.5, 0.5),), color=red, width=0.01),))
+    assert int(render_hints(dot, 10, 10)[1].sum()) == 1
+
+
+def test_merged_and_with_regions():
+    base = Hints(points=(Point(0.1, 0.1, (1.0, 0.0, 0.0)),), regions=((1.0, 1.0, 1.0), (0.0, 0.0, 0.0)))
+    other = Hints(points=(Point(0.2, 0.2, (0.0, 1.0, 0.0)),), regions=(None, (0.5, 0.5, 0.5), (0.0, 1.0, 0.0)))
+    merged = base.merged(other)
+    assert [p.x for p in merged.points] == [0.1, 0.2]
+    assert merged.regions == ((1.0, 1.0, 1.0), (0.5, 0.5, 0.5), (0.0, 1.0, 0.0))
+    assert base.with_regions(["#000000", None]).regions == ((0.0, 0.0, 0.0), None)
+    assert base.with_regions([]).points == base.points
