@@ -44,3 +44,19 @@ def drawn_sketch(height, width, *, thickness=None):
     inside_rectangle = ((top_left[1] + bottom_right[1]) // 2, (top_left[0] + bottom_right[0]) // 2)
     background = (2, 2)
     return canvas, {"circle": inside_circle, "rectangle": inside_rectangle, "background": background}
+
+
+class MeanReference(torch.nn.Module):
+    """A stand-in reference-based model: paints the reference's mean colour everywhere;
+    ``expect`` is the reference shape it insists on (None: any)."""
+
+    name = "mean_reference"
+
+    def __init__(self, expect=None):
+        super().__init__()
+        self.expect = expect
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def colorize(self, sketch, reference):
+        assert self.expect is None or reference.shape == self.expect
+        return (reference.mean(dim=(2, 3), keepdim=True) * self.scale).expand(-1, -1, *sketch.shape[-2:])

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from colorize_helpers import drawn_sketch, tiny_guiding_painter, tiny_point_hints
+from colorize_helpers import MeanReference, drawn_sketch, tiny_guiding_painter, tiny_point_hints
 from PIL import Image
 
 from tinct import app
@@ -206,17 +206,6 @@ def test_downloads_png_ora_and_hint_file(tmp_path, colorizer, session):
     assert load_hints(hints) == done.hints
 
 
-class MeanReference(torch.nn.Module):
-    """A stand-in reference-based model: paints the reference's mean colour everywhere."""
-
-    name = "mean_reference"
-
-    def __init__(self):
-        super().__init__()
-        self.scale = torch.nn.Parameter(torch.ones(()))
-
-    def colorize(self, sketch, reference):
-        return (reference.mean(dim=(2, 3), keepdim=True) * self.scale).expand(-1, -1, *sketch.shape[-2:])
 
 
 def test_reference_models_wait_for_a_reference(sketch):

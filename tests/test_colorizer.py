@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from colorize_helpers import NUM_SEGMENTS, drawn_sketch, tiny_guiding_painter, tiny_point_hints
+from colorize_helpers import NUM_SEGMENTS, MeanReference, drawn_sketch, tiny_guiding_painter, tiny_point_hints
 from PIL import Image
 
 import tinct
@@ -230,22 +230,10 @@ def test_shipped_model_colorizes_the_example(tmp_path):
     assert len(np.unique(result.flat.reshape(3, -1).numpy(), axis=1).T) > 1  # not one colour everywhere
 
 
-class MeanReference(torch.nn.Module):
-    """A stand-in reference-based model: paints the reference's mean colour everywhere."""
-
-    name = "mean_reference"
-
-    def __init__(self):
-        super().__init__()
-        self.scale = torch.nn.Parameter(torch.ones(()))
-
-    def colorize(self, sketch, reference):
-        assert reference.shape == (1, 3, 32, 32)  # fitted to the network size
-        return (reference.mean(dim=(2, 3), keepdim=True) * self.scale).expand(-1, -1, *sketch.shape[-2:])
 
 
 def test_reference_models_get_the_reference_fitted_to_the_network_size():
-    colorizer = Colorizer(MeanReference(), size=32)
+    colorizer = Colorizer(MeanReference((1, 3, 32, 32)), size=32)
     assert colorizer.takes_reference and not colorizer.takes_points and not colorizer.takes_regions
     sketch, points = drawn_sketch(40, 60)
     reference = torch.zeros(3, 50, 50)

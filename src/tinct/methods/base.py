@@ -19,6 +19,15 @@ from tinct.methods.checks import check_batch
 from tinct.methods.pretrained import load_pretrained, save_pretrained
 
 
+def cpu_generator(generator: torch.Generator | None) -> torch.Generator | None:
+    """The data samplers (point hints, references) draw on the CPU; a generator on another
+    device (the trainer's per-step CUDA generator) seeds a CPU one, so draws stay reproducible."""
+    if generator is None or generator.device.type == "cpu":
+        return generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    return torch.Generator().manual_seed(seed)
+
+
 class GANMethod(nn.Module):
     name: str
     config_class: type

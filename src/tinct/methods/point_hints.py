@@ -24,7 +24,7 @@ from tinct.color import from_signed, to_signed
 from tinct.data.hints import sample_point_hints
 from tinct.losses import l1_loss, lsgan_generator_loss
 from tinct.methods.checks import check_batch, check_hints
-from tinct.methods.base import GANMethod
+from tinct.methods.base import GANMethod, cpu_generator
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
 
 
@@ -47,19 +47,6 @@ class Config:
         if not 0.0 < self.hint_p <= 1.0:
             raise ValueError(f"hint_p must be in (0, 1], got {self.hint_p}")
         self.betas = tuple(self.betas)
-
-
-def _cpu_generator(generator: torch.Generator | None) -> torch.Generator | None:
-    """The point-hint samplers draw on the CPU; a generator on another device (the trainer's
-    per-step CUDA generator) seeds a CPU one, so draws stay reproducible."""
-    if generator is None or generator.device.type == "cpu":
-        return generator
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-    return torch.Generator().manual_seed(seed)
-
-
-
-
 
 
 class PointHints(GANMethod):
@@ -111,7 +98,7 @@ class PointHints(GANMethod):
         if not 0.0 <= progress <= 1.0:
             raise ValueError(f"progress must be in [0, 1], got {progress}")
         config = self.config
-        hint_colors, hint_mask = sample_point_hints(target, p=config.hint_p, generator=_cpu_generator(generator))
+        hint_colors, hint_mask = sample_point_hints(target, p=config.hint_p, generator=cpu_generator(generator))
         fake = self(sketch, hint_colors, hint_mask)
         signed_fake = to_signed(fake)
         rec = l1_loss(signed_fake, to_signed(target))
@@ -144,7 +131,7 @@ class PointHints(GANMethod):
         """For :mod:`tinct.evaluate`: random points, RTUG's evaluation placement
         (:func:`tinct.baselines.random_points`); ``hints(k)`` gives the first k of them."""
         _, target = check_batch(batch)
-        return random_points(target, max_hints=max_hints, generator=_cpu_generator(generator))
+        return random_points(target, max_hints=max_hints, generator=cpu_generator(generator))
 
     @torch.no_grad()
     def evaluate_colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:

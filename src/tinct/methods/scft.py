@@ -74,7 +74,7 @@ from torch import nn
 from tinct.color import from_signed, to_signed
 from tinct.data.reference import correspondence_indices, make_reference
 from tinct.losses import l1_loss
-from tinct.methods.base import GANMethod
+from tinct.methods.base import GANMethod, cpu_generator
 from tinct.methods.checks import check_batch, check_sketch
 from tinct.nn import NLayerDiscriminator, pix2pix_init_
 from tinct.nn.unet import DoubleConv, pad_replicate, upsample_bilinear
@@ -186,15 +186,6 @@ def region_skeleton(sketch: torch.Tensor) -> torch.Tensor:
     check_sketch(sketch)
     labels = trapped_ball(sketch.detach().float().cpu().numpy())  # (B, H, W)
     return torch.from_numpy(skeleton(labels)).to(device=sketch.device, dtype=sketch.dtype)[:, None]
-
-
-def _cpu_generator(generator: torch.Generator | None) -> torch.Generator | None:
-    """The reference sampler draws on the CPU; a generator on another device (the trainer's
-    per-step CUDA generator) seeds a CPU one, so draws stay reproducible."""
-    if generator is None or generator.device.type == "cpu":
-        return generator
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-    return torch.Generator().manual_seed(seed)
 
 
 def draw_boxes(image: torch.Tensor, centres_yx: torch.Tensor, *, size: int, colors: list[tuple[float, float, float]],
@@ -516,8 +507,8 @@ class SCFT(GANMethod):
             raise ValueError(f"training images must have sides that are multiples of {self.cell_size}, "
                              f"got {height}×{width}")
         config = self.config
-        cpu_generator = _cpu_generator(generator)
-        pair = make_reference(color, generator=cpu_generator, shift_strength=config.shift_strength,
+        draws = cpu_generator(generator)
+        pair = make_reference(color, generator=draws, shift_strength=config.shift_strength,
                               n_control=config.tps_control, warp_scale=config.tps_scale)
         target = batch["shifted_color"] = pair["target"]
         out = self.generate(sketch, pair["reference"], batch.get("skeleton"))
@@ -526,7 +517,7 @@ class SCFT(GANMethod):
         anchor, valid = correspondence_indices(pair["grid"], pair["valid"], out.reference_grid)
         cells = out.reference_grid[0] * out.reference_grid[1]
         positive = torch.arange(cells, device=sketch.device).expand(sketch.shape[0], -1)
-        offset = torch.randint(1, max(cells, 2), positive.shape, generator=cpu_generator).to(sketch.device)
+        offset = torch.randint(1, max(cells, 2), positive.shape, generator=draws).to(sketch.device)
         negative = (positive + offset) % cells  # uniform over the other cells
         if cells < 2:  # one cell: no negative exists
             valid = torch.zeros_like(valid)
@@ -637,7 +628,7 @@ class SCFT(GANMethod):
         centre attends to most), its result, another image's reference (the batch rolled by
         one) and its result. Each (B, 3, H, W) in [0, 1]."""
         sketch, color = check_batch(batch)
-        pair = make_reference(color, generator=_cpu_generator(generator), shift_strength=self.config.shift_strength,
+        pair = make_reference(color, generator=cpu_generator(generator), shift_strength=self.config.shift_strength,
                               n_control=self.config.tps_control, warp_scale=self.config.tps_scale)
         centre = ((sketch.shape[-2] - 1) / 2, (sketch.shape[-1] - 1) / 2)
         columns = []

@@ -1,0 +1,56 @@
+"""The shipped checkpoints (``checkpoints/<name>/``) load without unpickling and run."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tinct.image import fit_square, load_sketch
+from tinct.methods import METHODS
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ("guiding_painter", "point_hints")
+MAX_BYTES = 25 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def sketch():
+    return fit_square(load_sketch(ROOT / "examples" / "sunflower_sketch.png"), 128)[None]  # (1, 1, 128, 128)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_checkpoint_folder_is_complete_and_small(name):
+    folder = ROOT / "checkpoints" / name
+    assert sorted(p.name for p in folder.iterdir()) == ["MODEL_CARD.md", "config.json", "model.safetensors"]
+    assert (folder / "model.safetensors").stat().st_size <= MAX_BYTES
+    card = (folder / "MODEL_CARD.md").read_text()
+    for needed in ("OpenMoji", "CC BY-SA 4.0", "tinct train", "PSNR", "NRI"):
+        assert needed in card, f"{name}/MODEL_CARD.md does not mention {needed!r}"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_checkpoint_loads_and_colorizes(name, sketch):
+    model = METHODS[name].from_pretrained(ROOT / "checkpoints" / name)
+    assert not model.training
+    with torch.no_grad():
+        if name == "guiding_painter":
+            ranked = model.rank_regions(sketch)
+            assert ranked.shape == (1, model.config.num_segments, 128, 128)
+            assert torch.equal(ranked.sum(dim=1), torch.ones(1, 128, 128))
+            plain = model.colorize(sketch)
+            red = model.colorize(sketch, torch.tensor([[[0.9, 0.1, 0.1]]]))
+            hinted = ranked[:, :1].bool().expand(-1, 3, -1, -1)
+        else:
+            plain = model(sketch, torch.zeros(1, 3, 128, 128), torch.zeros(1, 1, 128, 128))
+            colors, mask = torch.zeros(1, 3, 128, 128), torch.zeros(1, 1, 128, 128)
+            colors[:, 0, 60:68, 60:68], mask[:, :, 60:68, 60:68] = 0.9, 1.0
+            colors[:, 1:, 60:68, 60:68] = 0.1
+            red = model(sketch, colors, mask)
+            hinted = torch.zeros(1, 3, 128, 128, dtype=torch.bool)
+            hinted[..., 56:72, 56:72] = True
+    for image in (plain, red):
+        assert image.shape == (1, 3, 128, 128) and torch.isfinite(image).all()
+        assert image.min() >= 0 and image.max() <= 1
+    # a red hint makes the hinted area redder (a trained model follows its hints)
+    redness = lambda image: (image[:, 0] - image[:, 1:].mean(dim=1))[hinted[:, 0]].mean()  # noqa: E731
+    assert redness(red) > redness(plain) + 0.1
