@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from method_helpers import calibrated, random_batch
+from method_helpers import calibrated, check_gan_gradients, random_batch
 
 from tinct.methods import METHODS
 from tinct.methods.guiding_painter import (
@@ -61,21 +61,9 @@ def test_every_parameter_gets_a_finite_gradient():
     assert logs["loss_g"] == pytest.approx(30 * logs["rec"] + 0.2 * logs["adv"] + 5 * logs["tv"] + logs["smooth"],
                                            rel=1e-5)
     assert fake.requires_grad and fake.min() >= 0 and fake.max() <= 1
-    loss.backward()
-    generator_parameters = model.generator_parameters()
-    assert len(generator_parameters) == len(list(model.segmenter.parameters())) + len(
+    assert len(model.generator_parameters()) == len(list(model.segmenter.parameters())) + len(
         list(model.colorizer.parameters()))
-    for parameter in generator_parameters:
-        assert parameter.grad is not None and torch.isfinite(parameter.grad).all()
-        assert parameter.grad.abs().sum() > 0
-    model.zero_grad(set_to_none=True)
-    loss_d, logs_d = model.discriminator_step(batch, fake)
-    assert set(logs_d) == {"loss_d"} and logs_d["loss_d"] > 0
-    loss_d.backward()
-    for parameter in model.discriminator_parameters():
-        assert parameter.grad is not None and torch.isfinite(parameter.grad).all()
-        assert parameter.grad.abs().sum() > 0
-    assert all(p.grad is None for p in generator_parameters)  # fake was detached
+    check_gan_gradients(model, batch, loss, fake)
 
 
 def test_generator_step_is_reproducible_with_a_generator():

@@ -2,7 +2,7 @@ import json
 
 import pytest
 import torch
-from method_helpers import calibrated, random_batch
+from method_helpers import calibrated, check_gan_gradients, random_batch
 
 from tinct.data.hints import sample_point_hints
 from tinct.methods import METHODS
@@ -35,18 +35,7 @@ def test_every_parameter_gets_a_finite_gradient():
     loss, logs, fake = model.generator_step(batch, progress=0.0, generator=torch.Generator().manual_seed(0))
     assert set(logs) == {"loss_g", "rec", "adv"}
     assert logs["loss_g"] == pytest.approx(30 * logs["rec"] + 0.2 * logs["adv"], rel=1e-5)
-    loss.backward()
-    for parameter in model.generator_parameters():
-        assert parameter.grad is not None and torch.isfinite(parameter.grad).all()
-        assert parameter.grad.abs().sum() > 0
-    model.zero_grad(set_to_none=True)
-    loss_d, logs_d = model.discriminator_step(batch, fake)
-    assert set(logs_d) == {"loss_d"}
-    loss_d.backward()
-    for parameter in model.discriminator_parameters():
-        assert parameter.grad is not None and torch.isfinite(parameter.grad).all()
-        assert parameter.grad.abs().sum() > 0
-    assert all(p.grad is None for p in model.generator_parameters())
+    check_gan_gradients(model, batch, loss, fake)
     first = model.generator_step(batch, progress=1.0, generator=torch.Generator().manual_seed(5))[1]
     assert first == model.generator_step(batch, progress=1.0, generator=torch.Generator().manual_seed(5))[1]
 

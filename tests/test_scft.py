@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from kornia.geometry import create_meshgrid
+from method_helpers import check_gan_gradients
 
 from tinct.data.reference import correspondence_indices, make_reference
 from tinct.methods import METHODS
@@ -196,19 +197,8 @@ def test_every_parameter_gets_a_finite_gradient_and_vgg_is_off_with_a_reason(cap
     assert logs["triplet"] == pytest.approx(12.0, abs=0.5)  # near-zero scores at initialisation: about the margin
     assert fake.requires_grad and fake.shape == (2, 3, 32, 32)
     assert torch.all(batch["shifted_color"] != batch["color"])  # D's real image is the shifted target
-    loss.backward()
-    generator_parameters = model.generator_parameters()
-    assert len(generator_parameters) + len(model.discriminator_parameters()) == len(list(model.parameters()))
-    for parameter in generator_parameters:
-        assert parameter.grad is not None and torch.isfinite(parameter.grad).all()
-        assert parameter.grad.abs().sum() > 0
-    model.zero_grad(set_to_none=True)
-    loss_d, logs_d = model.discriminator_step(batch, fake)
-    assert set(logs_d) == {"loss_d"} and logs_d["loss_d"] > 0
-    loss_d.backward()
-    for parameter in model.discriminator_parameters():
-        assert parameter.grad is not None and torch.isfinite(parameter.grad).all()
-    assert all(p.grad is None for p in generator_parameters)  # fake was detached
+    assert len(model.generator_parameters()) + len(model.discriminator_parameters()) == len(list(model.parameters()))
+    check_gan_gradients(model, batch, loss, fake, discriminator_nonzero=False)
     again = model.generator_step(batch, progress=0.3, generator=torch.Generator().manual_seed(0))[1]
     assert again["triplet"] == pytest.approx(logs["triplet"])  # same generator, same references
     with pytest.raises(ValueError, match="multiples of 4"):
