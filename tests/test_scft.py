@@ -261,6 +261,7 @@ def test_skeleton_switch_changes_the_sketch_input():
     differing = [k for k, v in variant.state_dict().items() if plain.state_dict()[k].shape != v.shape]
     assert differing == ["sketch_encoder.layers.0.0.weight"]  # nothing else changes
     assert variant.display_name == "scft+skeleton" and plain.display_name == "scft"
+    assert _model(weight_triplet=0.0).display_name == "scft-triplet"
 
     sketch = torch.ones(2, 1, 32, 32)
     sketch[..., 15:17] = 0  # a vertical line splits the page into two regions

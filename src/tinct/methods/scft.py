@@ -400,8 +400,10 @@ class SCFT(GANMethod):
 
     @property
     def display_name(self) -> str:
-        """``scft``, or ``scft+skeleton`` for the region-skeleton variant (for reports)."""
-        return self.name + ("+skeleton" if self.config.skeleton else "")
+        """``scft``, with ``+skeleton`` for the region-skeleton variant and ``-triplet`` when the
+        triplet loss is off (the ablation), for reports."""
+        return (self.name + ("+skeleton" if self.config.skeleton else "")
+                + ("-triplet" if self.config.weight_triplet == 0 else ""))
 
     @property
     def cell_size(self) -> int:
