@@ -559,11 +559,12 @@ class Colorizer:
             # a ranked region's colour goes exactly to the full-size regions mostly inside it
             ranks = prepared.guide_regions.ravel().astype(np.int64)
             num_ranks = int(ranks.max()) + 1
-            votes = np.bincount(flat_labels.astype(np.int64) * num_ranks + ranks, minlength=count * num_ranks)
-            majority = votes.reshape(count, num_ranks).argmax(axis=1)  # (count,) rank of each region
+            votes = np.bincount(flat_labels.astype(np.int64) * num_ranks + ranks,
+                                minlength=count * num_ranks).reshape(count, num_ranks)
+            majority = np.where(votes.any(axis=1), votes.argmax(axis=1), -1)  # rank of each region; -1: absent
             for rank, color in enumerate(hints.regions):
                 if color is not None:
-                    means[(majority == rank) & (votes.reshape(count, num_ranks).sum(axis=1) > 0)] = color
+                    means[majority == rank] = color
         if exact_hints:
             for rows, cols, color in hint_pixels(hints, height, width):
                 means[int(np.bincount(labels[rows, cols]).argmax())] = color
