@@ -65,13 +65,16 @@ def test_training_is_reproducible_and_resumes(tmp_path):
 def test_cli_train_help_and_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "guiding_painter", "--help"])
-    assert info.value.code == 0 and "--resume" in capsys.readouterr().out
+    help_text = capsys.readouterr().out
+    assert info.value.code == 0 and "--resume" in help_text and "--init" in help_text and "scft" in help_text
     with pytest.raises(SystemExit, match="unknown method 'nope'"):
         main(["train", "nope", "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="unknown key"):
         main(["train", "guiding_painter", "--set", "model.width=3", "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="no checkpoint"):
         main(["train", "guiding_painter", "--resume", str(tmp_path / "none.ckpt"), "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit, match="--init: no .*model.safetensors"):
+        main(["train", "guiding_painter", "--init", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")])
 
 
 def test_linear_decay_follows_pix2pix():

@@ -238,7 +238,7 @@ def _train(args: argparse.Namespace) -> int:
             sections[section].update(values)
         flags = {key: getattr(args, key) for key in ("data", "sketch", "size", "batch_size", "epochs", "max_steps",
                                                      "limit", "seed", "accelerator", "devices", "strategy",
-                                                     "num_workers", "checkpoint_every", "out")}
+                                                     "num_workers", "checkpoint_every", "out", "init")}
         sections["train"].update({key: value for key, value in flags.items() if value is not None})
         sections["train"].setdefault("out", f"runs/{args.method}")
         config = override(TrainConfig(), sections["train"], where="train")
@@ -398,9 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  tinct train guiding_painter --config configs/guiding_painter_cpu.yaml\n"
         "  tinct train point_hints --set model.base_channels=16 --epochs 2 --out runs/ph\n"
         "  tinct train guiding_painter --devices 4 --strategy ddp --batch-size 32   (4 GPUs)\n"
-        "  tinct train guiding_painter --out runs/gp --resume auto                   (continue a run)",
+        "  tinct train guiding_painter --out runs/gp --resume auto                   (continue a run)\n"
+        "  tinct train scft --config configs/scft_cpu.yaml --init runs/scft/model    (fine-tune: new schedule)",
     )
-    train.add_argument("method", metavar="METHOD", help="guiding_painter or point_hints")
+    train.add_argument("method", metavar="METHOD", help="guiding_painter, point_hints or scft")
     train.add_argument("--config", type=Path, default=None, help="YAML file with train: and model: overrides")
     train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override one setting, e.g. model.base_channels=16 or train.epochs=3 (repeatable)")
@@ -421,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, help="run folder (default: runs/METHOD)")
     train.add_argument("--resume", default=None, metavar="CKPT|auto",
                        help="continue from a Lightning checkpoint, or 'auto' for OUT/checkpoints/last.ckpt")
+    train.add_argument("--init", default=None, metavar="DIR",
+                       help="start from the weights of an exported model folder (DIR/model.safetensors, e.g. "
+                       "runs/NAME/model) with a fresh optimiser and schedule; the model settings must match")
     train.add_argument("--fast-dev-run", action="store_true", help="run one batch through everything, as a check")
     train.set_defaults(run=_train)
 
