@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from tinct.baselines import FlatFill, OracleFill, fill_regions, largest_regions, random_points
+from tinct.baselines import FlatFill, OracleFill, ReferenceInPlace, fill_regions, largest_regions, random_points
 from tinct.cli import main
 from tinct.evaluate import EvalConfig, evaluate, load_model, markdown_table, write_report
 
@@ -19,6 +19,21 @@ def test_fill_regions_bucket_fill():
     assert torch.allclose(flat[0, :, 0, 1], torch.tensor([0.5, 0.0, 0.5]))  # mean of the two hints in region 1
     assert torch.allclose(flat[0, :, 0, 3], torch.ones(3))  # unhinted region 2 stays white
     assert torch.allclose(flat[0, :, 2, 0], torch.ones(3))
+
+
+def test_reference_in_place_fills_each_region_with_the_reference_there():
+    sketch = torch.ones(1, 1, 16, 16)
+    sketch[..., :, 7:9] = 0.0  # a vertical line: left and right regions
+    reference = torch.zeros(1, 3, 32, 32)  # another size: resized to the sketch
+    reference[:, 0, :, :16] = 1.0  # left red
+    reference[:, 2, :, 16:] = 1.0  # right blue
+    reference[:, 1, :16, :16] = 1.0  # the top half of the left side also green: the left mean is (1, 1/2, 0)
+    out = ReferenceInPlace().evaluate_reference({"sketch": sketch}, reference)
+    assert out.shape == (1, 3, 16, 16)
+    assert torch.allclose(out[0, :, 10, 2], torch.tensor([1.0, 0.5, 0.0]), atol=0.05)
+    assert torch.allclose(out[0, :, 3, 13], torch.tensor([0.0, 0.0, 1.0]), atol=1e-6)
+    assert (out[..., 7:9] == 0).all()  # the lines stay ink
+    assert isinstance(load_model("baseline:reference-in-place"), ReferenceInPlace)
 
 
 def test_largest_regions_policy_orders_by_area():

@@ -7,8 +7,13 @@
 - ``baseline:oracle-fill``: bucket-fills the k largest line-enclosed regions (trapped-ball
   on the sketch) with their true mean colours, the rest white. It reads the ground truth,
   so it is an upper reference for "k region hints", not a method.
+- ``baseline:reference-in-place``: for reference-based evaluation. Each of the sketch's
+  trapped-ball regions takes the mean colour of the reference over the same pixels (the
+  reference resized to the sketch): correspondence by position, with no learning. It is
+  exact when sketch and reference are aligned and fails when the reference shows the
+  subject elsewhere, so it tells how much of a score the alignment of the test pairs gives.
 
-Both keep the sketch's lines: the output is the flat colours multiplied by the sketch.
+All keep the sketch's lines: the output is the flat colours multiplied by the sketch.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from tinct.data.hints import point_hints_at, region_hints
 
@@ -104,4 +110,21 @@ class OracleFill:
         return flat * batch["sketch"]
 
 
-BASELINES = {"flat-fill": FlatFill, "oracle-fill": OracleFill}
+@dataclass
+class ReferenceInPlace:
+    """``baseline:reference-in-place`` (see the module docstring)."""
+
+    name: str = "baseline:reference-in-place"
+
+    def evaluate_reference(self, batch: dict, reference: torch.Tensor) -> torch.Tensor:
+        """sketch (B, 1, H, W) in ``batch``, reference (B, 3, H', W') -> (B, 3, H, W) in [0, 1]."""
+        from tinct.regions import trapped_ball
+
+        sketch = batch["sketch"]
+        if reference.shape[-2:] != sketch.shape[-2:]:
+            reference = F.interpolate(reference, size=tuple(sketch.shape[-2:]), mode="bilinear", align_corners=False)
+        regions = torch.from_numpy(trapped_ball(sketch.numpy(), assign_lines=False).astype("int64"))
+        return fill_regions(reference, torch.ones_like(sketch), regions) * sketch
+
+
+BASELINES = {"flat-fill": FlatFill, "oracle-fill": OracleFill, "reference-in-place": ReferenceInPlace}
