@@ -15,6 +15,7 @@ from tinct.methods.scft import (
     SCFT,
     Config,
     FeatureTransfer,
+    attention_near_truth,
     gram_matrix,
     perceptual_and_style_losses,
     pool_to_last,
@@ -144,6 +145,25 @@ def test_triplet_loss_by_hand():
     assert loss.item() == pytest.approx(6.75)
     with pytest.raises(ValueError, match=r"\(B, T\)"):
         similarity_triplet_loss(scores, anchor[0], positive, negative)
+
+
+def test_attention_near_truth_by_hand():
+    # a 3×3 grid; reference cell j comes from sketch cell index[j]
+    attention = torch.zeros(1, 9, 9)
+    attention[0, 4, 0] = 0.5  # sketch cell 4 (centre): half on reference cell 0 (top-left), half on 8
+    attention[0, 4, 8] = 0.5
+    attention[0, 2, 2] = 1.0  # sketch cell 2: all on reference cell 2
+    attention[0, [0, 1, 3, 5, 6, 7, 8]] = 1 / 9  # the rest uniform
+    index = torch.tensor([[4, 0, 2, 0, 0, 0, 0, 0, 0]])
+    valid = torch.tensor([[True, False, True, False, False, False, False, False, False]])
+    # j = 0 (from sketch cell 4): cells within 1 of 0 are {0, 1, 3, 4}: mass 0.5; j = 2: mass 1
+    assert attention_near_truth(attention, index, valid, (3, 3)).tolist() == [pytest.approx(0.75)]
+    assert attention_near_truth(attention, index, valid, (3, 3), radius=0).tolist() == [pytest.approx(0.75)]
+    valid[0, 2] = False
+    assert attention_near_truth(attention, index, valid, (3, 3), radius=2).tolist() == [pytest.approx(1.0)]
+    assert attention_near_truth(attention, index, torch.zeros_like(valid), (3, 3)).isnan().all()
+    with pytest.raises(ValueError, match="grid"):
+        attention_near_truth(attention, index, valid, (2, 4))
 
 
 def test_tps_correspondence_one_hot_lands_where_the_grid_says():
@@ -356,11 +376,15 @@ def test_evaluate_reference_settings(tmp_path, capsys):
     result = evaluate(model, EvalConfig(size=32, limit=70, batch_size=35, samples=4), progress=False)
     assert result["model"] == "scft" and set(result["by_reference"]) == {"self", "family"}
     assert 0 < result["by_reference"]["self"]["sc_psnr"]["mean"] < 100
+    for setting in ("self", "family"):  # attention on the true correspondence: a share of the mass
+        assert 0 < result["by_reference"][setting]["attention"]["mean"] < 1
+    assert "attention" not in copied["by_reference"]["self"]  # a model without attention has none
     assert result["samples"].shape == (4, 4, 3, 32, 32)  # 2 self + 2 family rows: sketch | reference | output | truth
     red = torch.tensor([1.0, 0.0, 0.0])[:, None, None]
     assert (result["samples"][:, 1] == red).all(1).any()  # the attended reference cells are outlined
     table = (write_report(result, tmp_path / "report") / "results.md").read_text()
     assert "| scft | self | 70 |" in table and "| scft | family | 6 |" in table and "SC-PSNR" in table
+    assert "attn↑" in table
 
     # points of the self setting: a warp that samples 4 px to the right and 2 px down
     grid = create_meshgrid(32, 32, normalized_coordinates=True, align_corners=False)

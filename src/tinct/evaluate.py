@@ -238,8 +238,12 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
       correspondence is the identity); points uniform over the image. Skipped, with a
       reason, when the data has no such pairs.
 
+    A model with ``evaluate_attention(batch, reference, grid, valid)`` (SCFT) also gets
+    ``attention``: the mean attention mass on the true correspondence in either setting.
+
     Returns the metrics dict with ``by_reference`` instead of ``by_hints``.
     """
+    from kornia.geometry import create_meshgrid
     from tqdm import tqdm
 
     from tinct.data.reference import make_reference
@@ -250,15 +254,17 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
     generator = torch.Generator().manual_seed(config.seed)
     name = getattr(model, "display_name", model.name)
     scores: dict[str, dict[str, list[torch.Tensor]]] = {
-        setting: {"psnr": [], "ssim": [], "sc_psnr": [], "fake": [], "real": []} for setting in ("self", "family")}
+        setting: {"psnr": [], "ssim": [], "sc_psnr": [], "attention": [], "fake": [], "real": []} for setting in ("self", "family")}
     pairs = _family_pairs(dataset)
     # sample rows: half from each setting when both exist
     quota = {"self": config.samples - (config.samples // 2 if pairs else 0), "family": config.samples // 2}
     samples: dict[str, list[torch.Tensor]] = {"self": [], "family": []}
     visualize = getattr(model, "visualize_attention", None)
+    attention = getattr(model, "evaluate_attention", None)
 
     def measure(setting: str, batch: dict, reference: torch.Tensor, truth: torch.Tensor,
-                output_points: torch.Tensor, reference_points: torch.Tensor) -> None:
+                output_points: torch.Tensor, reference_points: torch.Tensor,
+                grid: torch.Tensor, valid: torch.Tensor) -> None:
         output = model.evaluate_reference(batch, reference).clamp(0, 1)
         entry = scores[setting]
         entry["psnr"].append(psnr(output, truth))
@@ -266,6 +272,8 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
         entry["sc_psnr"].append(sc_psnr(output, reference, output_points, reference_points, patch_size=SC_PATCH))
         entry["fake"].append(output)
         entry["real"].append(truth)
+        if attention is not None:  # SCFT: how much attention lands on the true correspondence
+            entry["attention"].append(attention(batch, reference, grid, valid))
         if sum(len(rows) for rows in samples[setting]) < quota[setting]:
             sketch = batch["sketch"]
             if visualize is not None:  # paper Fig. 7, with the image centre as the query
@@ -280,15 +288,19 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
         for batch in tqdm(loader, desc=f"evaluate {name} (self)", unit="batch", disable=not progress):
             pair = make_reference(batch["color"], generator=generator)
             output_points, reference_points = warp_points(pair["grid"], pair["valid"], SC_POINTS, generator)
-            measure("self", batch, pair["reference"], pair["target"], output_points, reference_points)
+            measure("self", batch, pair["reference"], pair["target"], output_points, reference_points,
+                    pair["grid"], pair["valid"])
         for start in tqdm(range(0, len(pairs), config.batch_size), desc=f"evaluate {name} (family)",
                           unit="batch", disable=not progress):
             chosen = pairs[start:start + config.batch_size]
             batch = _collate_images([dataset[i] for i, _ in chosen])
             reference = torch.stack([dataset[j]["color"] for _, j in chosen])
             height, width = reference.shape[-2:]
-            points = _valid_points(torch.ones(len(chosen), 1, height, width), SC_POINTS, generator)
-            measure("family", batch, reference, reference, points, points)
+            everywhere = torch.ones(len(chosen), 1, height, width)
+            points = _valid_points(everywhere, SC_POINTS, generator)
+            identity = create_meshgrid(height, width, normalized_coordinates=True, align_corners=False)
+            measure("family", batch, reference, reference, points, points,
+                    identity.expand(len(chosen), -1, -1, -1), everywhere)
 
     result: dict = {"model": name, "config": asdict(config), "images": len(dataset), "by_reference": {}}
     for setting, entry in scores.items():
@@ -301,6 +313,7 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
         result["by_reference"][setting] = {
             "pairs": len(real),
             **{metric: _summary(torch.cat(entry[metric])) for metric in ("psnr", "ssim", "sc_psnr")},
+            **({"attention": _summary(torch.cat(entry["attention"]))} if entry["attention"] else {}),
             "fid": _optional_metric("fid", real, fake, config.weights),
             "lpips": _optional_metric("lpips", real, fake, config.weights),
         }
@@ -344,15 +357,16 @@ def _format(value: float | None, digits: int = 2) -> str:
 
 def reference_table(results: list[dict]) -> str:
     """Reference-based results: one row per model and setting (self / family), columns PSNR,
-    SSIM, SC-PSNR, LPIPS, FID (SCFT Tables 1-2)."""
-    header = ["Method", "reference", "pairs", "PSNR↑", "SSIM↑", "SC-PSNR↑", "LPIPS↓", "FID↓"]
+    SSIM, SC-PSNR, LPIPS, FID (SCFT Tables 1-2), and for attention models the attention mass
+    on the true correspondence (``attn``)."""
+    header = ["Method", "reference", "pairs", "PSNR↑", "SSIM↑", "SC-PSNR↑", "attn↑", "LPIPS↓", "FID↓"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     reasons: dict[str, str] = {}
     for r in results:
         for setting, entry in r["by_reference"].items():
             row = [r["model"], setting, str(entry.get("pairs", 0))]
-            row += [_format(entry.get(metric, {}).get("mean"), 3 if metric == "ssim" else 2)
-                    for metric in ("psnr", "ssim", "sc_psnr")]
+            row += [_format(entry.get(metric, {}).get("mean"), 3 if metric in ("ssim", "attention") else 2)
+                    for metric in ("psnr", "ssim", "sc_psnr", "attention")]
             for name in ("lpips", "fid"):
                 value = entry.get(name, {}).get("value")
                 row.append(_format(value, 3 if name == "lpips" else 2))
@@ -363,7 +377,9 @@ def reference_table(results: list[dict]) -> str:
             lines.append("| " + " | ".join(row) + " |")
     notes = [f"\nself: the image's own colour-shifted, TPS-warped copy as reference (ground truth = the shifted "
              f"image); family: the same OpenMoji drawing in another skin tone (ground truth = the reference). "
-             f"SC-PSNR: {SC_PATCH}×{SC_PATCH} patches around {SC_POINTS} corresponding points per image."]
+             f"SC-PSNR: {SC_PATCH}×{SC_PATCH} patches around {SC_POINTS} corresponding points per image. "
+             f"attn (attention models): the attention mass within one cell of the true correspondence, "
+             f"averaged over cells (uniform attention on a 16×16 grid gives 0.035)."]
     notes += [f"{name} unavailable: {reason}" for name, reason in reasons.items()]
     return "\n".join(lines) + "\n" + "\n".join(notes) + "\n"
 
