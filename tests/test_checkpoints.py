@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from tinct.colorizer import load_model
 from tinct.image import fit_square, load_sketch
-from tinct.methods import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ("guiding_painter", "point_hints")
+SHIPPED = ("guiding_painter", "point_hints", "scft", "scft_skeleton")
+REFERENCE_BASED = {"scft", "scft_skeleton"}
 MAX_BYTES = 25 * 1024 * 1024
 
 
@@ -24,16 +25,22 @@ def test_checkpoint_folder_is_complete_and_small(name):
     assert {"MODEL_CARD.md", "config.json", "model.safetensors"} <= {p.name for p in folder.iterdir()}
     assert (folder / "model.safetensors").stat().st_size <= MAX_BYTES
     card = (folder / "MODEL_CARD.md").read_text()
-    for needed in ("OpenMoji", "CC BY-SA 4.0", "tinct train", "PSNR", "NRI"):
+    metric = "SC-PSNR" if name in REFERENCE_BASED else "NRI"
+    for needed in ("OpenMoji", "CC BY-SA 4.0", "tinct train", "PSNR", metric):
         assert needed in card, f"{name}/MODEL_CARD.md does not mention {needed!r}"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_checkpoint_loads_and_colorizes(name, sketch):
-    model = METHODS[name].from_pretrained(ROOT / "checkpoints" / name)
+    model = load_model(ROOT / "checkpoints" / name)
     assert not model.training
     with torch.no_grad():
-        if name == "guiding_painter":
+        if name in REFERENCE_BASED:
+            # the sunflower's regions painted from a red and from a blue reference picture
+            solid = lambda rgb: torch.tensor(rgb).view(1, 3, 1, 1).expand(1, 3, 128, 128).clone()  # noqa: E731
+            plain, red = model(sketch, solid([0.1, 0.1, 0.9])), model(sketch, solid([0.9, 0.1, 0.1]))
+            hinted = (sketch > 0.5).expand(-1, 3, -1, -1)  # everything but the ink
+        elif name == "guiding_painter":
             ranked = model.rank_regions(sketch)
             assert ranked.shape == (1, model.config.num_segments, 128, 128)
             assert torch.equal(ranked.sum(dim=1), torch.ones(1, 128, 128))
@@ -51,6 +58,23 @@ def test_checkpoint_loads_and_colorizes(name, sketch):
     for image in (plain, red):
         assert image.shape == (1, 3, 128, 128) and torch.isfinite(image).all()
         assert image.min() >= 0 and image.max() <= 1
-    # a red hint makes the hinted area redder (a trained model follows its hints)
+    # a red hint (or a red reference) makes the hinted area redder: a trained model follows its guidance
     redness = lambda image: (image[:, 0] - image[:, 1:].mean(dim=1))[hinted[:, 0]].mean()  # noqa: E731
     assert redness(red) > redness(plain) + 0.1
+
+
+def test_shipped_scft_colours_a_full_size_sketch_like_its_reference():
+    from tinct import Colorizer
+
+    colorizer = Colorizer.from_pretrained("scft")
+    assert colorizer.takes_reference and not colorizer.takes_points
+    sketch = ROOT / "examples" / "house_sketch.png"
+    red, blue = torch.zeros(3, 96, 96), torch.zeros(3, 96, 96)
+    red[0], blue[2] = 0.9, 0.9
+    from_red, from_blue = colorizer.colorize(sketch, reference=red), colorizer.colorize(sketch, reference=blue)
+    assert from_red.image.shape == (3, 512, 512)  # the sketch's own size
+    paper = ~from_red.ink
+    redness = lambda result: (result.flat[0] - result.flat[2])[paper].mean()  # noqa: E731
+    assert redness(from_red) > redness(from_blue) + 0.2
+    with pytest.raises(ValueError, match="needs a reference"):
+        colorizer.colorize(sketch)
