@@ -361,11 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure a model (PSNR, SSIM, CDR, bleeding, NRI, FID, LPIPS) on a dataset",
         description="Run a model over a dataset with 0, 1, 3, ... hints given by the model's own hint "
         "policy; write metrics.json, results.md (a table in the papers' layout) and samples.png "
-        "(sketch | guidance | output | ground truth). FID and LPIPS need their published weight files "
-        "(see --weights); without them they are reported as unavailable, with the reason.",
+        "(sketch | guidance | output | ground truth). A reference-based model (SCFT) is measured instead "
+        "with two kinds of reference: the image's own colour-shifted, TPS-warped copy, and the same OpenMoji "
+        "drawing in another skin tone (PSNR, SSIM, SC-PSNR, attention on the true correspondence). FID and "
+        "LPIPS need their published weight files (see --weights); without them they are reported as "
+        "unavailable, with the reason.",
     )
     evaluate.add_argument("--model", default=None,
-                          help="checkpoint folder, or baseline:flat-fill / baseline:oracle-fill")
+                          help="checkpoint folder, or baseline:flat-fill / baseline:oracle-fill (hints) / "
+                          "baseline:reference-in-place (references)")
     evaluate.add_argument("--data", default="openmoji:test",
                           help="openmoji:train|val|test or a folder of colour images (default: openmoji:test)")
     evaluate.add_argument("--size", type=int, default=128, help="image size in px (default: 128)")

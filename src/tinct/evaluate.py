@@ -254,7 +254,8 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
     generator = torch.Generator().manual_seed(config.seed)
     name = getattr(model, "display_name", model.name)
     scores: dict[str, dict[str, list[torch.Tensor]]] = {
-        setting: {"psnr": [], "ssim": [], "sc_psnr": [], "attention": [], "fake": [], "real": []} for setting in ("self", "family")}
+        setting: {"psnr": [], "ssim": [], "sc_psnr": [], "attention": [], "fake": [], "real": []}
+        for setting in ("self", "family")}
     pairs = _family_pairs(dataset)
     # sample rows: half from each setting when both exist
     quota = {"self": config.samples - (config.samples // 2 if pairs else 0), "family": config.samples // 2}
@@ -379,7 +380,7 @@ def reference_table(results: list[dict]) -> str:
              f"image); family: the same OpenMoji drawing in another skin tone (ground truth = the reference). "
              f"SC-PSNR: {SC_PATCH}×{SC_PATCH} patches around {SC_POINTS} corresponding points per image. "
              f"attn (attention models): the attention mass within one cell of the true correspondence, "
-             f"averaged over cells (uniform attention on a 16×16 grid gives 0.035)."]
+             f"averaged over cells (uniform attention gives about 9 / cells: 0.035 on a 16×16 grid)."]
     notes += [f"{name} unavailable: {reason}" for name, reason in reasons.items()]
     return "\n".join(lines) + "\n" + "\n".join(notes) + "\n"
 
