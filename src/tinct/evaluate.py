@@ -238,8 +238,9 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
       correspondence is the identity); points uniform over the image. Skipped, with a
       reason, when the data has no such pairs.
 
-    A model with ``evaluate_attention(batch, reference, grid, valid)`` (SCFT) also gets
-    ``attention``: the mean attention mass on the true correspondence in either setting.
+    A model with ``evaluate_attention(batch, reference, grid, valid) -> (output, share)``
+    (SCFT) is run through that instead, in one pass, and also gets ``attention``: the mean
+    attention mass on the true correspondence in either setting.
 
     Returns the metrics dict with ``by_reference`` instead of ``by_hints``.
     """
@@ -266,15 +267,18 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
     def measure(setting: str, batch: dict, reference: torch.Tensor, truth: torch.Tensor,
                 output_points: torch.Tensor, reference_points: torch.Tensor,
                 grid: torch.Tensor, valid: torch.Tensor) -> None:
-        output = model.evaluate_reference(batch, reference).clamp(0, 1)
         entry = scores[setting]
+        if attention is not None:  # SCFT: the output and how much attention lands on the true correspondence
+            output, share = attention(batch, reference, grid, valid)
+            entry["attention"].append(share)
+        else:
+            output = model.evaluate_reference(batch, reference)
+        output = output.clamp(0, 1)
         entry["psnr"].append(psnr(output, truth))
         entry["ssim"].append(ssim(output, truth))
         entry["sc_psnr"].append(sc_psnr(output, reference, output_points, reference_points, patch_size=SC_PATCH))
         entry["fake"].append(output)
         entry["real"].append(truth)
-        if attention is not None:  # SCFT: how much attention lands on the true correspondence
-            entry["attention"].append(attention(batch, reference, grid, valid))
         if sum(len(rows) for rows in samples[setting]) < quota[setting]:
             sketch = batch["sketch"]
             if visualize is not None:  # paper Fig. 7, with the image centre as the query

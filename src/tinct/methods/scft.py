@@ -655,17 +655,17 @@ class SCFT(GANMethod):
 
     @torch.no_grad()
     def evaluate_attention(self, batch: dict, reference: torch.Tensor, grid: torch.Tensor, valid: torch.Tensor,
-                           *, radius: int = 1) -> torch.Tensor:
-        """For :mod:`tinct.evaluate`: :func:`attention_near_truth` of the attention that paints
-        ``batch["sketch"]`` from ``reference``, where ``reference = grid_sample(source, grid)``
-        (grid (B, H', W', 2), valid (B, 1, H', W'), as from the TPS warp). Sketch and reference
-        must give the same attention grid. Returns (B,)."""
+                           *, radius: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """For :mod:`tinct.evaluate`, one pass: the output of :meth:`evaluate_reference` (B, 3,
+        H, W) and :func:`attention_near_truth` (B,) of the attention that painted it, where
+        ``reference = grid_sample(source, grid)`` (grid (B, H', W', 2), valid (B, 1, H', W'),
+        as from the TPS warp). Sketch and reference must give the same attention grid."""
         out = self.generate(batch["sketch"], reference, batch.get("skeleton"))
         if out.sketch_grid != out.reference_grid:
             raise ValueError(f"sketch and reference give different attention grids, {out.sketch_grid} "
                              f"and {out.reference_grid}: no cell-to-cell correspondence")
         index, ok = correspondence_indices(grid, valid, out.reference_grid)
-        return attention_near_truth(out.attention.float(), index, ok, out.reference_grid, radius=radius)
+        return out.fake, attention_near_truth(out.attention.float(), index, ok, out.reference_grid, radius=radius)
 
     @torch.no_grad()
     def sample_columns(self, batch: dict, *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
