@@ -175,9 +175,9 @@ def train(
     """
     torch.manual_seed(seed)
     model = GuidingPainter(config)
-    lr = config.lr if lr is None else lr
-    optimizer_g = torch.optim.Adam(model.generator_parameters(), lr=lr, betas=config.betas)
-    optimizer_d = torch.optim.Adam(model.discriminator_parameters(), lr=lr, betas=config.betas)
+    declared = model.training_steps()  # generator, then discriminator (the method contract)
+    optimizers = [torch.optim.Adam(step.parameters, lr=step.lr if lr is None else lr, betas=step.betas)
+                  for step in declared]
     data_generator = torch.Generator().manual_seed(seed)
     noise_generator = torch.Generator().manual_seed(seed + 1)
     history = []
@@ -185,15 +185,13 @@ def train(
     for step in range(steps):
         batch = snail_batch(batch_size, size, count, data_generator)
         progress = step / max(steps - 1, 1)
-        loss_g, logs, fake = model.generator_step(batch, progress=progress, generator=noise_generator)
-        optimizer_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        optimizer_g.step()
-        loss_d, logs_d = model.discriminator_step(batch, fake)
-        optimizer_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        optimizer_d.step()
-        logs = {**logs, **logs_d}
+        carry, logs = {}, {}
+        for declared_step, optimizer in zip(declared, optimizers):
+            loss, step_logs, passed_on = declared_step.run(batch, carry, progress=progress, generator=noise_generator)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            carry, logs = {**carry, **passed_on}, {**logs, **step_logs}
         history.append(logs)
         if log_every and (step % log_every == 0 or step == steps - 1):
             print(f"  step {step:5d}  " + "  ".join(f"{key} {value:.4f}" for key, value in logs.items()), flush=True)

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from method_helpers import calibrated, random_batch
 
+from tinct.methods.base import Guidance, Method
 from tinct.methods.guiding_painter import Config as GuidingPainterConfig
 from tinct.methods.guiding_painter import GuidingPainter
 from tinct.methods.point_hints import Config as PointHintsConfig
@@ -46,17 +47,20 @@ def drawn_sketch(height, width, *, thickness=None):
     return canvas, {"circle": inside_circle, "rectangle": inside_rectangle, "background": background}
 
 
-class MeanReference(torch.nn.Module):
+class MeanReference(Method):
     """A stand-in reference-based model: paints the reference's mean colour everywhere;
     ``expect`` is the reference shape it insists on (None: any)."""
 
     name = "mean_reference"
+    guidance = Guidance(reference=True, required=("reference",))
+    protocol = "reference"
 
     def __init__(self, expect=None):
         super().__init__()
         self.expect = expect
         self.scale = torch.nn.Parameter(torch.ones(()))
 
-    def colorize(self, sketch, reference):
+    def paint(self, inputs):
+        reference = inputs.reference
         assert self.expect is None or reference.shape == self.expect
-        return (reference.mean(dim=(2, 3), keepdim=True) * self.scale).expand(-1, -1, *sketch.shape[-2:])
+        return (reference.mean(dim=(2, 3), keepdim=True) * self.scale).expand(-1, -1, *inputs.sketch.shape[-2:])

@@ -23,7 +23,7 @@ def calibrated(model, batch):
     return model.eval()
 
 
-def check_gan_gradients(model, batch, loss, fake, *, discriminator_nonzero=True):
+def check_gan_gradients(model, batch, loss, carry, *, discriminator_nonzero=True):
     """Back-propagate a generator loss and one discriminator step and check the gradients:
     every generator parameter gets a finite, non-zero one; after ``zero_grad`` the D step
     gives every discriminator parameter a finite one (non-zero unless told otherwise) and
@@ -34,7 +34,7 @@ def check_gan_gradients(model, batch, loss, fake, *, discriminator_nonzero=True)
         assert parameter.grad is not None and torch.isfinite(parameter.grad).all()
         assert parameter.grad.abs().sum() > 0
     model.zero_grad(set_to_none=True)
-    loss_d, logs_d = model.discriminator_step(batch, fake)
+    loss_d, logs_d = model.discriminator_step(batch, carry)
     assert set(logs_d) == {"loss_d"} and logs_d["loss_d"] > 0
     loss_d.backward()
     for parameter in model.discriminator_parameters():

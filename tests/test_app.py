@@ -1,6 +1,6 @@
 """The web app's logic without a browser: colours, palettes, the guided-region steps, points and
-strokes, undo, pictures, downloads, the ``tinct app`` command (the browser test is
-test_app_browser.py)."""
+strokes, undo, pictures, downloads, the ``tinct app`` command, the tabs each model's guidance
+gets and their handlers (the browser test is test_app_browser.py)."""
 
 import json
 import sys
@@ -38,6 +38,7 @@ from tinct.app import (
 from tinct.cli import main
 from tinct.colorizer import Colorizer
 from tinct.hintfile import load_hints, parse_color
+from tinct.methods.base import Guidance
 from tinct.ora import read_ora
 
 RED = "#e05a47"
@@ -206,8 +207,6 @@ def test_downloads_png_ora_and_hint_file(tmp_path, colorizer, session):
     assert load_hints(hints) == done.hints
 
 
-
-
 def test_reference_models_wait_for_a_reference(sketch):
     colorizer = Colorizer(MeanReference(), size=32)
     session = start_session(colorizer, sketch[0])
@@ -254,14 +253,119 @@ def test_app_command_passes_its_options(monkeypatch, capsys):
         main(["app", "--model", "nope"])
 
 
-def test_build_app_says_what_the_model_does_not_take():
+def _elements(demo):
+    """The app's elements by elem_id."""
+    return {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
+
+
+def _opening_tab(demo):
+    gradio = pytest.importorskip("gradio")
+    (tabs,) = [block for block in demo.blocks.values() if isinstance(block, gradio.Tabs)]
+    return tabs.selected
+
+
+def _handler(demo, elem_id, event):
+    """The function wired to ``event`` of the element ``elem_id``."""
+    target = _elements(demo)[elem_id]._id
+    (function,) = [fn for fn in demo.fns.values() if (target, event) in fn.targets]
+    return function.fn
+
+
+def _shown(shown):
+    """A handler's ``{component: value}`` by elem_id (the session under "state")."""
+    gradio = pytest.importorskip("gradio")
+    return {"state" if isinstance(block, gradio.State) else block.elem_id: value for block, value in shown.items()}
+
+
+def test_guided_model_opens_on_the_guided_tab_and_has_no_reference_tab():
+    gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    demo = app.build_app(Colorizer(tiny_guiding_painter(), size=32))
+    assert isinstance(demo, gradio.Blocks)
+    by_id = _elements(demo)
+    for elem_id in ("sketch", "result", "status", "region-count", "region-view", "hex", "apply-color", "skip-region",
+                    "undo", "hint-canvas", "click-mode", "brush", "end-stroke", "clear-hints", "undo-hints", "export",
+                    "download-png", "download-ora", "download-hints", "palette", "palette-swatches", "palette-add",
+                    "palette-save", "palette-load", "palette-file", "color-picker", "tab-guided", "tab-points"):
+        assert elem_id in by_id, elem_id
+    assert "tab-reference" not in by_id and "reference" not in by_id
+    assert _opening_tab(demo) == "tab-guided"
+    assert "it takes colours for ranked regions, points, strokes." in by_id["status"].value
+
+
+def test_reference_model_opens_on_the_reference_tab_and_has_no_other():
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    demo = app.build_app(Colorizer(MeanReference(), size=32))
+    by_id = _elements(demo)
+    assert _opening_tab(demo) == "tab-reference"
+    assert "tab-reference" in by_id and "reference" in by_id and "result" in by_id
+    for elem_id in ("tab-guided", "region-count", "apply-color", "skip-region", "undo", "tab-points", "hint-canvas",
+                    "click-mode", "end-stroke"):
+        assert elem_id not in by_id, elem_id
+    assert "mean_reference" in by_id["status"].value and "it takes a reference image." in by_id["status"].value
+
+
+def test_tabs_follow_the_declared_guidance():
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    from tinct.app.modes import available_modes, opening_mode
+
+    def tabs(**kinds):
+        modes = available_modes(Guidance(**kinds))
+        opening = opening_mode(modes)
+        return [mode.tab_id for mode in modes], None if opening is None else opening.tab_id
+
+    assert tabs(regions=True, points=True) == (["tab-guided", "tab-points"], "tab-guided")
+    assert tabs(points=True) == (["tab-points"], "tab-points")
+    assert tabs(points=True, reference=True) == (["tab-points", "tab-reference"], "tab-reference")
+    assert tabs(reference=True, required=("reference",)) == (["tab-reference"], "tab-reference")
+    assert tabs(tags=("red",)) == ([], None)
+
+
+def test_reference_given_before_the_sketch_is_taken_over(sketch):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    demo = app.build_app(Colorizer(MeanReference(), size=32))
+    on_sketch = _handler(demo, "sketch", "change")
+    picture = np.stack([sketch[0]] * 3, axis=2)
+    waiting = _shown(on_sketch(picture, None))
+    assert waiting["result"] is None and waiting["state"].reference is None
+    assert waiting["status"] == "90 x 60 px sketch, 3 flat regions. Upload a reference picture."
+    reference = np.full((20, 20, 3), (200, 40, 40), np.uint8)
+    shown = _shown(on_sketch(picture, reference))
+    row, col = sketch[1]["circle"]
+    assert shown["state"].reference is reference and shown["status"] == "90 x 60 px sketch, 3 flat regions."
+    assert np.abs(shown["result"][row, col].astype(int) - (200, 40, 40)).max() <= 1
+
+
+def test_point_model_has_only_the_points_tab(sketch):
     gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
     demo = app.build_app(Colorizer(tiny_point_hints(), size=32))
-    assert isinstance(demo, gradio.Blocks)
-    by_id = {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
-    for elem_id in ("sketch", "result", "region-count", "hex", "apply-color", "hint-canvas", "download-png",
-                    "download-ora", "download-hints", "palette", "color-picker", "reference-off"):
+    by_id = _elements(demo)
+    assert _opening_tab(demo) == "tab-points"
+    for elem_id in ("tab-points", "hint-canvas", "click-mode", "brush", "end-stroke", "clear-hints", "undo-hints"):
         assert elem_id in by_id, elem_id
-    assert by_id["apply-color"].interactive is False and by_id["reference"].visible is False
-    assert "does not take a reference picture" in by_id["reference-off"].value
-    assert by_id["hint-canvas"].interactive is False and by_id["click-mode"].interactive is True
+    for elem_id in ("tab-guided", "region-count", "apply-color", "skip-region", "tab-reference", "reference"):
+        assert elem_id not in by_id, elem_id
+    on_sketch = _handler(demo, "sketch", "change")
+    session = _shown(on_sketch(sketch[0]))["state"]
+    on_click = _handler(demo, "hint-canvas", "select")
+    row, col = sketch[1]["circle"]
+    shown = _shown(on_click(session, "#abc", "point", 5.0, gradio.SelectData(None, {
+        "index": [col, row], "value": None, "selected": True})))
+    (point,) = shown["state"].hints.points
+    assert (point.x, point.y, point.size) == ((col + 0.5) / 90, (row + 0.5) / 60, 0.05)
+    assert tuple(shown["hint-canvas"][row, col]) == (0xAA, 0xBB, 0xCC) == tuple(shown["result"][row, col])
+    assert next(fn for fn in demo.fns.values() if fn.fn is on_click).collects_event_data  # Gradio passes the click
+
+
+def test_short_hex_is_read_by_the_one_parser(colorizer, session):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    assert normalize_color("#abc") == "#aabbcc"
+    demo = app.build_app(colorizer)
+    by_id = _elements(demo)
+    on_hex = _handler(demo, "hex", "submit")
+    assert on_hex("#abc") == {by_id["color-picker"]: "#aabbcc", by_id["hex"]: "#aabbcc"}
+    on_apply = _handler(demo, "apply-color", "click")
+    shown = _shown(on_apply(session, "#abc"))
+    rank = session.order[0]
+    assert shown["state"].hints.regions[rank] == parse_color("#aabbcc") == (0xAA / 255, 0xBB / 255, 0xCC / 255)
+    assert shown["region-count"] == f"Region 2 of {len(session.order)}" and shown["result"].shape == (60, 90, 3)
+    assert shown["download-png"] is None  # a change makes the downloads stale

@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 import numpy as np
 import pytest
-from colorize_helpers import tiny_guiding_painter
+from colorize_helpers import MeanReference, tiny_guiding_painter
 from PIL import Image
 
 pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]"; .ci/run installs it)')
@@ -24,6 +24,8 @@ if CHROMIUM is None:
     pytest.skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)", allow_module_level=True)
 
 from tinct.app import build_app, launch_options  # noqa: E402  (after the skips: needs nothing, but reads clearer)
+from tinct.colorizer import Colorizer  # noqa: E402
+from tinct.methods.base import Guidance  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SKETCH = REPO / "examples" / "sunflower_sketch.png"
@@ -40,19 +42,31 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def app_url(tmp_path, monkeypatch):
-    """The app with a tiny random GuidingPainter, served on 127.0.0.1 from a background thread."""
+def serve_app(tmp_path, monkeypatch):
+    """Serves the app for a model on 127.0.0.1 from a background thread; returns its address."""
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # uploads and served copies stay in tmp
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    model = tiny_guiding_painter().save_pretrained(tmp_path / "model")
-    demo = build_app(model, size=64, output_dir=tmp_path / "outputs")
-    options = launch_options(port=_free_port())
-    assert options["server_name"] == "127.0.0.1" and "allowed_paths" not in options
-    demo.queue().launch(prevent_thread_lock=True, quiet=True, **options)
+    served = []
+
+    def serve_app(model, **options):
+        demo = build_app(model, output_dir=tmp_path / "outputs", **options)
+        launch = launch_options(port=_free_port())
+        assert launch["server_name"] == "127.0.0.1" and "allowed_paths" not in launch
+        demo.queue().launch(prevent_thread_lock=True, quiet=True, **launch)
+        served.append(demo)
+        return demo.local_url
+
     try:
-        yield demo.local_url
+        yield serve_app
     finally:
-        demo.close()
+        for demo in served:
+            demo.close()
+
+
+@pytest.fixture
+def app_url(serve_app, tmp_path):
+    """The app with a tiny random GuidingPainter."""
+    return serve_app(tiny_guiding_painter().save_pretrained(tmp_path / "model"), size=64)
 
 
 def _fetch(page, url: str) -> bytes:
@@ -122,3 +136,27 @@ def test_upload_colour_one_region_and_download(app_url, tmp_path):
         finally:
             browser.close()
     assert (tmp_path / "app.png").stat().st_size > 10_000
+
+
+class MeanReferenceAndPoints(MeanReference):
+    """A reference model that takes points too: two tabs, of which the reference opens first."""
+
+    guidance = Guidance(points=True, reference=True, required=("reference",))
+
+
+def test_reference_model_opens_on_its_reference_tab(serve_app):
+    url = serve_app(Colorizer(MeanReferenceAndPoints(), size=32))
+    expect = sync_api.expect
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1200})
+            page.goto(url)
+            reference_tab = page.get_by_role("tab", name="Reference")
+            expect(reference_tab).to_have_attribute("aria-selected", "true", timeout=TIMEOUT_MS)
+            expect(page.get_by_role("tab", name="Points & strokes")).to_have_attribute("aria-selected", "false")
+            assert page.get_by_role("tab").count() == 2  # no guided-regions tab
+            expect(page.locator("#reference")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.locator("#status")).to_contain_text("it takes points, strokes, a reference image")
+        finally:
+            browser.close()

@@ -1,12 +1,13 @@
 """The shipped checkpoints (``checkpoints/<name>/``) load without unpickling and run."""
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from tinct.colorizer import load_model
 from tinct.image import fit_square, load_sketch
+from tinct.methods import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("guiding_painter", "point_hints", "scft", "scft_skeleton")
@@ -67,7 +68,7 @@ def test_shipped_scft_colours_a_full_size_sketch_like_its_reference():
     from tinct import Colorizer
 
     colorizer = Colorizer.from_pretrained("scft")
-    assert colorizer.takes_reference and not colorizer.takes_points
+    assert colorizer.guidance.kinds == ("reference",) and colorizer.guidance.required == ("reference",)
     sketch = ROOT / "examples" / "house_sketch.png"
     red, blue = torch.zeros(3, 96, 96), torch.zeros(3, 96, 96)
     red[0], blue[2] = 0.9, 0.9
@@ -78,3 +79,32 @@ def test_shipped_scft_colours_a_full_size_sketch_like_its_reference():
     assert redness(from_red) > redness(from_blue) + 0.2
     with pytest.raises(ValueError, match="needs a reference"):
         colorizer.colorize(sketch)
+
+
+# The outputs of the shipped models on fixed inputs, recorded before the method contract
+# refactor (tests/data/pinned_outputs.json): the network's output on an 8 x 8 grid of pixels
+# and the sums of the final and flat images. A change of any loader, request or pipeline
+# step that moves a shipped model's output fails here.
+PINNED = json.loads((ROOT / "tests" / "data" / "pinned_outputs.json").read_text())
+PINNED_HINTS = {"version": 1, "points": [{"x": 0.5, "y": 0.3, "color": "#3a7bd5"}],
+                "strokes": [{"points": [[0.2, 0.8], [0.4, 0.8]], "color": "#e05a47"}]}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_shipped_models_give_their_pinned_outputs(name):
+    from tinct import Colorizer
+
+    colorizer = Colorizer.from_pretrained(name)
+    if name.startswith("scft"):
+        result = colorizer.colorize(ROOT / "examples" / "house_sketch.png", reference=ROOT / "examples" / "house_color.png")
+    else:
+        regions = ["#f2c641", None, "#6ab04c"] if name == "guiding_painter" else None
+        result = colorizer.colorize(ROOT / "examples" / "sunflower_sketch.png", hints=PINNED_HINTS,
+                                    regions_colors=regions)
+    pinned = PINNED[name]
+    assert list(result.network.shape) == pinned["shape"]
+    step_h, step_w = pinned["step"]
+    sampled = result.network[:, ::step_h, ::step_w].reshape(3, -1)
+    assert torch.allclose(sampled, torch.tensor(pinned["network"]), atol=1e-4)
+    assert float(result.image.double().sum()) == pytest.approx(pinned["image_sum"], abs=0.5)
+    assert float(result.flat.double().sum()) == pytest.approx(pinned["flat_sum"], abs=0.5)

@@ -105,7 +105,7 @@ def test_hint_file_applies_at_any_size_and_is_saved(sketches, models, tmp_path):
     used = load_hints(saved)
     assert [p.color for p in used.points] == [(1.0, 128 / 255, 0.0), (18 / 255, 52 / 255, 86 / 255)]
     assert used.regions == ((0.0, 1.0, 0.0), None, (0.0, 0.0, 1.0))
-    assert json.loads(saved.read_text())["version"] == 1
+    assert json.loads(saved.read_text())["version"] == 2
 
 
 def test_errors_are_clear(sketches, models, tmp_path):
@@ -117,9 +117,10 @@ def test_errors_are_clear(sketches, models, tmp_path):
         _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--hints", bad, model=gp)
     with pytest.raises(SystemExit, match="no model named 'not_a_model'"):
         _colorize(folder / "a.png", "-o", tmp_path / "o.png", model="not_a_model")
-    with pytest.raises(SystemExit, match="does not take a reference image"):
+    with pytest.raises(SystemExit, match="model guiding_painter takes no reference image; it takes: colours for "
+                                         "ranked regions, points, strokes"):
         _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--reference", folder / "a.png", model=gp)
-    with pytest.raises(SystemExit, match="has no ranked regions"):
+    with pytest.raises(SystemExit, match="model point_hints takes no region colours .*it takes: points, strokes"):
         _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--colors", "#ff0000", model=ph)
     with pytest.raises(SystemExit, match=r"must end in \.png or \.ora"):
         _colorize(folder / "a.png", "-o", tmp_path / "o.jpg", model=gp)
@@ -131,6 +132,14 @@ def test_errors_are_clear(sketches, models, tmp_path):
         _colorize(folder / "a.png", "-o", tmp_path / "o.ora", "--format", "png", model=gp)
     with pytest.raises(SystemExit, match="--point takes X,Y"):
         _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--point", "0.5,1.5,#ffffff", model=gp)
-    with pytest.raises(SystemExit, match="--colors"):
+    with pytest.raises(SystemExit, match=r"regions\[0\] must be a colour"):
         _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--colors", "red", model=gp)
+    for flag, value, kind in (("--tags", "yellow", "colour tags"), ("--style", "3", "style"),
+                              ("--scribble", "0.1,0.1,0.5,0.5", "scribbles")):
+        with pytest.raises(SystemExit, match=f"model guiding_painter takes no {kind}; it takes: colours"):
+            _colorize(folder / "a.png", "-o", tmp_path / "o.png", flag, value, model=gp)
+    with pytest.raises(SystemExit, match="--scribble takes"):
+        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--scribble", "0.1,0.1,0.5", model=gp)
+    with pytest.raises(SystemExit, match="model guiding_painter takes no colour tags"):
+        _colorize("--list-tags", model=gp)
     assert not (tmp_path / "o.png").exists()

@@ -7,9 +7,10 @@ from colorize_helpers import NUM_SEGMENTS, MeanReference, drawn_sketch, tiny_gui
 from PIL import Image
 
 import tinct
-from tinct.colorizer import Colorizer, find_model
+from tinct.colorizer import Colorizer
 from tinct.hintfile import Hints, Point, Stroke
 from tinct.image import ImageError, load_image
+from tinct.methods import find_model
 from tinct.ora import read_ora
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,7 +118,7 @@ def test_region_colours_change_the_network_output(colorizer):
 
 def test_point_hint_model_gets_patches_in_the_padded_square(point_hints_dir):
     colorizer = Colorizer.from_pretrained(point_hints_dir, size=32)
-    assert (colorizer.method, colorizer.takes_regions, colorizer.takes_points) == ("point_hints", False, True)
+    assert (colorizer.method, colorizer.guidance.kinds) == ("point_hints", ("points",))
     sketch, _ = drawn_sketch(40, 80)  # 2:1 -> rows 8..23 of the 32 px square
     prepared = colorizer.prepare(sketch)
     assert prepared.box == (8, 0, 16, 32) and prepared.guide is None
@@ -126,14 +127,15 @@ def test_point_hint_model_gets_patches_in_the_padded_square(point_hints_dir):
     assert torch.equal(colors[0, :, 16, 16], torch.tensor(RED))
     result = colorizer.colorize(prepared)
     assert result.image.shape == (3, 40, 80) and result.guide_regions is None
-    with pytest.raises(ValueError, match="no ranked regions"):
+    with pytest.raises(ValueError, match="it ranks no regions"):
         colorizer.colorize(prepared, regions_colors=["#ff0000"])
 
 
 def test_reference_needs_a_reference_model(colorizer):
     sketch, _ = drawn_sketch(32, 32)
-    assert not colorizer.takes_reference
-    with pytest.raises(ValueError, match="guiding_painter model does not take a reference image"):
+    assert not colorizer.guidance.reference
+    with pytest.raises(ValueError, match="model guiding_painter takes no reference image; it takes: colours for "
+                                         "ranked regions, points, strokes"):
         colorizer.colorize(sketch, reference=np.zeros((32, 32, 3), np.uint8))
 
 
@@ -185,7 +187,7 @@ def test_models_by_name_and_bad_models(tmp_path, monkeypatch, guiding_painter_di
     monkeypatch.setenv("TINCT_CHECKPOINTS", str(shipped))
     assert find_model("tiny") == shipped / "tiny"
     assert tinct.Colorizer.from_pretrained("tiny", size=32).method == "guiding_painter"
-    with pytest.raises(FileNotFoundError, match=r"no model named 'nope'.*shipped models here: .*\btiny\b"):
+    with pytest.raises(FileNotFoundError, match=r"no model named 'nope'.*shipped models: .*\btiny\b"):
         find_model("nope")
     with pytest.raises(FileNotFoundError, match="no model folder"):
         find_model(tmp_path / "missing" / "model")
@@ -234,7 +236,7 @@ def test_shipped_model_colorizes_the_example(tmp_path):
 
 def test_reference_models_get_the_reference_fitted_to_the_network_size():
     colorizer = Colorizer(MeanReference((1, 3, 32, 32)), size=32)
-    assert colorizer.takes_reference and not colorizer.takes_points and not colorizer.takes_regions
+    assert colorizer.guidance.kinds == ("reference",)
     sketch, points = drawn_sketch(40, 60)
     reference = torch.zeros(3, 50, 50)
     reference[0] = 0.8  # a plain red-ish picture
@@ -242,7 +244,7 @@ def test_reference_models_get_the_reference_fitted_to_the_network_size():
     assert torch.allclose(result.flat[:, points["circle"][0], points["circle"][1]], torch.tensor([0.8, 0.0, 0.0]))
     with pytest.raises(ValueError, match="needs a reference image"):
         colorizer.colorize(sketch)
-    with pytest.raises(ValueError, match="takes a reference image, not hints"):
+    with pytest.raises(ValueError, match="model mean_reference takes no region colours .*; it takes: a reference"):
         colorizer.colorize(sketch, reference=reference, regions_colors=["#ffffff"])
 
 

@@ -3,9 +3,12 @@ import json
 import pytest
 import torch
 
-from tinct.baselines import FlatFill, OracleFill, ReferenceInPlace, fill_regions, largest_regions, random_points
+from tinct.baselines import FlatFill, OracleFill, ReferenceInPlace, fill_regions
 from tinct.cli import main
-from tinct.evaluate import EvalConfig, evaluate, load_model, markdown_table, write_report
+from tinct.data.hints import largest_regions, random_points
+from tinct.evaluate import EvalConfig, evaluate, markdown_table, write_report
+from tinct.methods import load_model
+from tinct.methods.base import Inputs
 
 
 def test_fill_regions_bucket_fill():
@@ -28,7 +31,7 @@ def test_reference_in_place_fills_each_region_with_the_reference_there():
     reference[:, 0, :, :16] = 1.0  # left red
     reference[:, 2, :, 16:] = 1.0  # right blue
     reference[:, 1, :16, :16] = 1.0  # the top half of the left side also green: the left mean is (1, 1/2, 0)
-    out = ReferenceInPlace().evaluate_reference({"sketch": sketch}, reference)
+    out = ReferenceInPlace().paint(Inputs(sketch, reference=reference))
     assert out.shape == (1, 3, 16, 16)
     assert torch.allclose(out[0, :, 10, 2], torch.tensor([1.0, 0.5, 0.0]), atol=0.05)
     assert torch.allclose(out[0, :, 3, 13], torch.tensor([0.0, 0.0, 1.0]), atol=1e-6)

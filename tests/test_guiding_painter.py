@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from method_helpers import calibrated, check_gan_gradients, random_batch
 
 from tinct.methods import METHODS
+from tinct.methods.base import Inputs
 from tinct.methods.guiding_painter import (
     Config,
     GuidingPainter,
@@ -55,7 +56,9 @@ def test_forward_shapes_and_range():
 
 def test_every_parameter_gets_a_finite_gradient():
     model, batch = _model(), random_batch()
-    loss, logs, fake = model.generator_step(batch, progress=0.5, generator=torch.Generator().manual_seed(0))
+    loss, logs, carry = model.generator_step(batch, progress=0.5, generator=torch.Generator().manual_seed(0))
+    fake = carry["fake"]
+    assert carry["real"] is batch["color"]
     assert set(logs) == {"loss_g", "rec", "adv", "tv", "smooth", "tau"}
     assert logs["tau"] == pytest.approx(0.1**0.5)
     assert logs["loss_g"] == pytest.approx(30 * logs["rec"] + 0.2 * logs["adv"] + 5 * logs["tv"] + logs["smooth"],
@@ -63,7 +66,7 @@ def test_every_parameter_gets_a_finite_gradient():
     assert fake.requires_grad and fake.min() >= 0 and fake.max() <= 1
     assert len(model.generator_parameters()) == len(list(model.segmenter.parameters())) + len(
         list(model.colorizer.parameters()))
-    check_gan_gradients(model, batch, loss, fake)
+    check_gan_gradients(model, batch, loss, carry)
 
 
 def test_generator_step_is_reproducible_with_a_generator():
@@ -172,17 +175,20 @@ def test_rank_regions_and_colorize_with_k_colours():
         model.colorize(batch["sketch"], torch.rand(2, NUM_SEGMENTS + 1, 3))
 
 
-def test_policy_follows_the_ranking_and_evaluate_colorize():
+def test_hint_policy_follows_the_ranking_and_paint():
     batch = random_batch()
     model = calibrated(_model(), batch)
-    hints = model.policy(batch, max_hints=NUM_SEGMENTS, generator=torch.Generator().manual_seed(0))
+    prepared = model.prepare(batch["sketch"])
+    hints = model.hint_policy(batch, prepared, max_hints=NUM_SEGMENTS, generator=torch.Generator().manual_seed(0))
     ranked = model.rank_regions(batch["sketch"])
+    assert torch.equal(prepared["segments"], ranked)
     colors, mask = hints(0)
     assert mask.sum() == 0 and colors.abs().sum() == 0
     colors, mask = hints(3)
     assert torch.equal(mask[:, 0], ranked[:, :3].sum(1))
-    output = model.evaluate_colorize(batch, colors, mask)
+    output = model.paint(Inputs(batch["sketch"], colors, mask, prepared=prepared))
     assert output.shape == (2, 3, 32, 32) and output.min() >= 0 and output.max() <= 1
+    assert torch.equal(output, model(batch["sketch"], colors, mask, ranked))
     with pytest.raises(ValueError):
         hints(NUM_SEGMENTS + 1)
 
@@ -199,8 +205,8 @@ def test_save_and_load_round_trip(tmp_path):
     region_colors = torch.rand(2, 2, 3, generator=torch.Generator().manual_seed(0))
     assert torch.equal(loaded.colorize(batch["sketch"], region_colors), model.colorize(batch["sketch"], region_colors))
     assert torch.equal(loaded.rank_regions(batch["sketch"]), model.rank_regions(batch["sketch"]))
-    # the checkpoint loads through the method registry and the evaluation harness too
-    from tinct.evaluate import load_model
+    # the checkpoint loads through the method registry and the one loader too
+    from tinct.methods import load_model
 
     assert METHODS["guiding_painter"] is GuidingPainter
     assert isinstance(load_model(str(tmp_path)), GuidingPainter)

@@ -13,6 +13,7 @@ from tinct.hintfile import (
     parse_color,
     render_hints,
     save_hints,
+    scribble_mask,
 )
 
 
@@ -39,7 +40,7 @@ def test_round_trip_and_schema(tmp_path):
     assert hints.regions[1] is None and hints.regions[2] == parse_color("#3a7bd5")
     path = save_hints(hints, tmp_path / "sub" / "again.json")
     written = json.loads(path.read_text())
-    assert written["version"] == 1
+    assert written["version"] == 2
     assert written["points"][1]["color"] == "#00ff00"
     assert written["regions"] == ["#ffcc00", None, "#3a7bd5"]
     assert load_hints(path) == hints
@@ -51,13 +52,14 @@ def test_round_trip_and_schema(tmp_path):
     "change, message",
     [
         (lambda d: d.pop("version"), "missing 'version'"),
-        (lambda d: d.update(version=2), "unsupported version 2"),
+        (lambda d: d.update(version=3), "unsupported version 3"),
+        (lambda d: d.update(tags=["red"]), r"unknown keys \['tags'\] for version 1"),
         (lambda d: d.update(point=[]), r"unknown keys \['point'\]"),
         (lambda d: d["points"][1].update(x=1.5), r"points\[1\]\.x must be a number in \[0, 1\], got 1\.5"),
         (lambda d: d["points"][0].update(y=True), r"points\[0\]\.y must be a number"),
         (lambda d: d["points"][0].pop("color"), r"points\[0\]: missing 'color'"),
         (lambda d: d["points"][0].update(size=0), r"points\[0\]\.size must be a number in \(0, 1\]"),
-        (lambda d: d["strokes"][0].update(color="red"), r"strokes\[0\]\.color must be a colour '#rrggbb'"),
+        (lambda d: d["strokes"][0].update(color="red"), r"strokes\[0\]\.color must be a colour such as '#f2c641' or '#fc4', got 'red'"),
         (lambda d: d["strokes"][0].update(points=[]), r"strokes\[0\]\.points must be a non-empty list"),
         (lambda d: d["strokes"][0]["points"].append([0.5]), r"strokes\[0\]\.points\[2\] must be \[x, y\]"),
         (lambda d: d["regions"].append("#12345"), r"regions\[3\] must be a colour"),
@@ -88,7 +90,9 @@ def test_colours():
     assert parse_color("#FF0080") == (1.0, 0.0, 128 / 255)
     assert parse_color([0, 0.5, 1]) == (0.0, 0.5, 1.0)
     assert format_color((1.0, 0.0, 128 / 255)) == "#ff0080"
-    for bad in ("ff0080", "#ff008", "#gg0080", [0, 2, 0], 7):
+    # one parser everywhere: #rgb and rrggbb read as the app reads them
+    assert parse_color("#f08") == parse_color("#ff0088") == parse_color("ff0088") == (1.0, 0.0, 136 / 255)
+    for bad in ("#ff008", "#gg0080", "red", [0, 2, 0], 7):
         with pytest.raises(HintFileError, match="colour"):
             parse_color(bad)
 
@@ -142,3 +146,23 @@ def test_merged_and_with_regions():
     assert merged.regions == ((1.0, 1.0, 1.0), (0.5, 0.5, 0.5), (0.0, 1.0, 0.0))
     assert base.with_regions(["#000000", None]).regions == ((0.0, 0.0, 0.0), None)
     assert base.with_regions([]).points == base.points
+
+
+def test_version_2_adds_tags_style_and_scribbles(tmp_path):
+    data = {"version": 2, "tags": ["hair_orange", "yellow"], "style": 3,
+            "scribbles": [{"points": [[0.1, 0.2], [0.3, 0.4]], "width": 0.02}, {"points": [[0.5, 0.5]]}]}
+    hints = load_hints(_write(tmp_path, data))
+    assert hints.tags == ("hair_orange", "yellow") and hints.style == 3
+    assert hints.scribbles[0].points == ((0.1, 0.2), (0.3, 0.4)) and hints.scribbles[0].width == 0.02
+    assert hints.scribbles[1].width == 0.01 and hints.kinds == ("tags", "style", "scribbles")
+    assert load_hints(save_hints(hints, tmp_path / "again.json")) == hints
+    for bad, message in (({"style": -1}, "style must be a whole number"), ({"style": 1.5}, "style must be"),
+                         ({"tags": [""]}, r"tags\[0\] must be a tag name"),
+                         ({"scribbles": [{"points": [[0.5, 2]]}]}, r"scribbles\[0\]\.points\[0\]\[1\]"),
+                         ({"scribbles": [{"points": [[0.5, 0.5]], "color": "#fff"}]}, r"unknown keys \['color'\]")):
+        with pytest.raises(HintFileError, match=message):
+            Hints.from_dict({"version": 2, **bad})
+    # scribbles rasterise like strokes, without colour
+    mask = scribble_mask(hints, 100, 100)
+    assert mask[20, 10] and mask[40, 30] and mask[50, 50] and mask.sum() < 200
+    assert Hints().merged(hints).style == 3 and hints.merged(Hints(style=0)).style == 0

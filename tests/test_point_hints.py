@@ -6,6 +6,7 @@ from method_helpers import calibrated, check_gan_gradients, random_batch
 
 from tinct.data.hints import sample_point_hints
 from tinct.methods import METHODS
+from tinct.methods.base import Inputs
 from tinct.methods.point_hints import Config, PointHints
 
 
@@ -32,27 +33,29 @@ def test_forward_shapes_and_range():
 
 def test_every_parameter_gets_a_finite_gradient():
     model, batch = _model(), random_batch()
-    loss, logs, fake = model.generator_step(batch, progress=0.0, generator=torch.Generator().manual_seed(0))
+    loss, logs, carry = model.generator_step(batch, progress=0.0, generator=torch.Generator().manual_seed(0))
     assert set(logs) == {"loss_g", "rec", "adv"}
     assert logs["loss_g"] == pytest.approx(30 * logs["rec"] + 0.2 * logs["adv"], rel=1e-5)
-    check_gan_gradients(model, batch, loss, fake)
+    check_gan_gradients(model, batch, loss, carry)
     first = model.generator_step(batch, progress=1.0, generator=torch.Generator().manual_seed(5))[1]
     assert first == model.generator_step(batch, progress=1.0, generator=torch.Generator().manual_seed(5))[1]
 
 
-def test_colorize_policy_and_evaluate_colorize():
+def test_colorize_hint_policy_and_paint():
     batch = random_batch(size=27)
     model = calibrated(_model(), batch)
     none = model.colorize(batch["sketch"])
     assert none.shape == (2, 3, 27, 27)
-    hints = model.policy(batch, max_hints=5, generator=torch.Generator().manual_seed(0))
+    hints = model.hint_policy(batch, model.prepare(batch["sketch"]), max_hints=5,
+                              generator=torch.Generator().manual_seed(0))
     colors, mask = hints(0)
     assert mask.sum() == 0
-    assert torch.equal(model.evaluate_colorize(batch, colors, mask), none)
+    assert torch.equal(model.paint(Inputs(batch["sketch"], colors, mask)), none)
+    assert torch.equal(model.paint(Inputs(batch["sketch"])), none)
     colors, mask = hints(2)
     assert 0 < mask[0].sum() <= 2 * 9
     two = model.colorize(batch["sketch"], colors, mask)
-    assert torch.equal(model.evaluate_colorize(batch, colors, mask), two) and not torch.allclose(two, none)
+    assert torch.equal(model.paint(Inputs(batch["sketch"], colors, mask)), two) and not torch.allclose(two, none)
     with pytest.raises(ValueError, match="both"):
         model.colorize(batch["sketch"], colors)
 

@@ -11,18 +11,20 @@ from method_helpers import check_gan_gradients
 
 from tinct.data.reference import correspondence_indices, make_reference
 from tinct.methods import METHODS
+from tinct.methods.base import Guidance, Inputs, Method
 from tinct.methods.scft import (
     SCFT,
     Config,
     FeatureTransfer,
-    attention_near_truth,
     gram_matrix,
     perceptual_and_style_losses,
     pool_to_last,
-    region_skeleton,
     similarity_triplet_loss,
     spatial_attention,
 )
+from tinct.metrics.attention import attention_near_truth
+from tinct.regions import region_skeleton
+from tinct.visual import attention_picture
 
 TINY = dict(base_channels=4, depth=2, res_blocks=1, disc_channels=8)
 
@@ -208,17 +210,19 @@ def test_tps_correspondence_one_hot_lands_where_the_grid_says():
 def test_every_parameter_gets_a_finite_gradient_and_vgg_is_off_with_a_reason(caplog):
     model, batch = _model(), _batch()
     with caplog.at_level(logging.WARNING, logger="tinct.methods.scft"):
-        loss, logs, fake = model.generator_step(batch, progress=0.3, generator=torch.Generator().manual_seed(0))
+        loss, logs, carry = model.generator_step(batch, progress=0.3, generator=torch.Generator().manual_seed(0))
         model.generator_step(batch, progress=0.3, generator=torch.Generator().manual_seed(0))
     disabled = [r for r in caplog.records if "perceptual and style losses disabled" in r.getMessage()]
     assert len(disabled) == 1 and "vgg19-dcbb9e9d.pth' not found" in disabled[0].getMessage()  # logged once
     assert set(logs) == {"adv", "rec", "triplet", "loss_g"}
     assert logs["loss_g"] == pytest.approx(logs["adv"] + 30 * logs["rec"] + logs["triplet"], rel=1e-5)
     assert logs["triplet"] == pytest.approx(12.0, abs=0.5)  # near-zero scores at initialisation: about the margin
+    fake = carry["fake"]
     assert fake.requires_grad and fake.shape == (2, 3, 32, 32)
-    assert torch.all(batch["shifted_color"] != batch["color"])  # D's real image is the shifted target
+    assert torch.all(carry["real"] != batch["color"])  # D's real image is the shifted target
+    assert set(batch) == {"sketch", "color"}  # the batch is never written to
     assert len(model.generator_parameters()) + len(model.discriminator_parameters()) == len(list(model.parameters()))
-    check_gan_gradients(model, batch, loss, fake, discriminator_nonzero=False)
+    check_gan_gradients(model, batch, loss, carry, discriminator_nonzero=False)
     again = model.generator_step(batch, progress=0.3, generator=torch.Generator().manual_seed(0))[1]
     assert again["triplet"] == pytest.approx(logs["triplet"])  # same generator, same references
     with pytest.raises(ValueError, match="multiples of 4"):
@@ -310,7 +314,8 @@ def test_top_reference_locations_and_visualisation():
     assert torch.equal(weights, expected_weights) and (weights[:, :-1] >= weights[:, 1:]).all()
     expected = torch.stack([expected_index // 10 * 4 + 1.5, expected_index % 10 * 4 + 1.5], dim=-1)
     assert torch.equal(locations, expected)
-    shown_sketch, shown_reference = model.visualize_attention(sketch, reference, (13, 5), k=3)
+    _, details = model.paint_details(Inputs(sketch, reference=reference))
+    shown_sketch, shown_reference = attention_picture(sketch, reference, details, (13, 5), k=3)
     assert shown_sketch.shape == (2, 3, 32, 32) and shown_reference.shape == (2, 3, 32, 40)
     red = torch.tensor([1.0, 0.0, 0.0])
     assert torch.equal(shown_sketch[0, :, 12, 4], red)  # corner of the query cell (rows 12-15, cols 4-7)
@@ -318,14 +323,16 @@ def test_top_reference_locations_and_visualisation():
     assert torch.equal(shown_reference[1, :, top_y, top_x], red)  # corner of the most attended cell
     with pytest.raises(ValueError, match="inside"):
         model.top_reference_locations(sketch, reference, (40, 5))
+    with pytest.raises(ValueError, match="inside"):
+        attention_picture(sketch, reference, details, (40, 5))
     with pytest.raises(ValueError, match="k must be"):
         model.top_reference_locations(sketch, reference, (1, 1), k=81)
 
 
 def test_optimizers_use_the_papers_learning_rates():
-    from tinct.train import GANModule, TrainConfig, build_method
+    from tinct.train import MethodModule, TrainConfig, build_method
 
-    module = GANModule(build_method("scft", TINY), TrainConfig())
+    module = MethodModule(build_method("scft", TINY), TrainConfig())
     module._trainer = SimpleNamespace(estimated_stepping_batches=1, num_training_batches=1, max_epochs=1,
                                       max_steps=-1)
     (opt_g, opt_d), _ = module.configure_optimizers()
@@ -353,15 +360,18 @@ def test_fast_dev_run_trains_and_exports(tmp_path):
 
 def test_evaluate_reference_settings(tmp_path, capsys):
     from tinct.cli import main
-    from tinct.evaluate import EvalConfig, evaluate, warp_points, write_report
+    from tinct.evaluate import EvalConfig, evaluate, write_report
+    from tinct.evaluate.reference import warp_points
 
-    class CopyReference:
+    class CopyReference(Method):
         """Returns the reference: right in the family setting (same drawing), wrong in the self one."""
 
         name = "copy"
+        guidance = Guidance(reference=True, required=("reference",))
+        protocol = "reference"
 
-        def evaluate_reference(self, batch, reference):
-            return reference
+        def paint(self, inputs):
+            return inputs.reference
 
     # the first 70 test images hold one skin-tone family of six (1F449)
     config = EvalConfig(size=32, limit=70, batch_size=35, samples=4, weights=str(tmp_path / "no-weights"))

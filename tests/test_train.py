@@ -110,3 +110,83 @@ def test_trains_on_a_folder_of_images(tmp_path):
     exported = fit("point_hints", config, {"base_channels": 8})
     assert (exported / "model.safetensors").exists()
     assert (tmp_path / "folder" / "samples" / "epoch_000.png").exists()
+
+
+# ----------------------------------------------------------------------------- declared steps
+
+from dataclasses import dataclass  # noqa: E402
+
+from tinct.data.hints import random_points  # noqa: E402
+from tinct.methods.base import Guidance, Method, Step  # noqa: E402
+
+CALLS: list[tuple[str, float]] = []
+INITIAL: dict[str, torch.Tensor] = {}
+
+
+@dataclass
+class ToyConfig:
+    method: str = "toy"
+    lr: float = 1e-2
+    addon_only: bool = False  # one add-on optimiser over a frozen backbone (edge enhancement's shape)
+
+
+class Toy(Method):
+    """Backbone + add-on 1x1 convolutions trained in two phases, or the add-on alone."""
+
+    name = "toy"
+    config_class = ToyConfig
+    guidance = Guidance(points=True)
+    protocol = "hints"
+    batch_keys = ("sketch", "color", "regions")  # regions: the method's own key must reach it
+
+    def __init__(self, config=None):
+        super().__init__()
+        self.config = config or ToyConfig()
+        self.backbone = torch.nn.Conv2d(5, 3, 1)
+        self.addon = torch.nn.Conv2d(3, 3, 1)
+        INITIAL.update(backbone=self.backbone.weight.detach().clone(), addon=self.addon.weight.detach().clone())
+
+    def paint(self, inputs):
+        features = self.backbone(torch.cat([inputs.sketch, *inputs.hints_or_none()], dim=1))
+        return torch.sigmoid(self.addon(features))
+
+    def hint_policy(self, batch, prepared, *, max_hints, generator=None):
+        return random_points(batch["color"], max_hints=max_hints, generator=generator)
+
+    def training_steps(self):
+        from tinct.methods.base import Inputs
+
+        def run(name):
+            def step(batch, carry, *, progress, generator):
+                assert batch["regions"].shape[-2:] == batch["sketch"].shape[-2:]  # the method's own batch key
+                CALLS.append((name, progress))
+                loss = (self.paint(Inputs(batch["sketch"])) - batch["color"]).abs().mean()
+                return loss, {f"loss_{name}": float(loss)}, {}
+            return step
+
+        if self.config.addon_only:
+            self.backbone.requires_grad_(False)
+            return [Step("addon", list(self.addon.parameters()), run("addon"), lr=self.config.lr)]
+        return [Step("first", list(self.backbone.parameters()), run("first"), lr=self.config.lr, active=(0.0, 0.5)),
+                Step("second", list(self.addon.parameters()), run("second"), lr=self.config.lr, active=(0.5, 1.0))]
+
+
+def test_phases_and_a_frozen_backbone_are_just_declared_steps(tmp_path, monkeypatch):
+    monkeypatch.setitem(METHODS, "toy", Toy)
+    CALLS.clear()
+    fit("toy", _config(tmp_path, "phases", limit=8, epochs=1), {})  # 4 batches: 2 in each phase
+    assert [name for name, _ in CALLS] == ["first", "first", "second", "second"]
+    assert [progress for _, progress in CALLS] == [0.0, 0.25, 0.5, 0.75]
+    summary = json.loads((tmp_path / "phases" / "model" / "train_summary.json").read_text())
+    assert summary["batches"] == 4 and summary["optimizer_steps"] == 4  # one optimiser step per batch
+
+    CALLS.clear()
+    folder = fit("toy", _config(tmp_path, "addon", limit=8, epochs=1), {"addon_only": True})
+    weights = load_file(folder / "model.safetensors")
+    assert [name for name, _ in CALLS] == ["addon"] * 4
+    assert torch.equal(weights["backbone.weight"], INITIAL["backbone"])  # the backbone never changes
+    assert not torch.equal(weights["addon.weight"], INITIAL["addon"])  # the add-on trained
+
+    monkeypatch.setattr(Toy, "batch_keys", ("sketch", "color", "tags"))
+    with pytest.raises(ValueError, match="the method needs tags too"):
+        fit("toy", _config(tmp_path, "missing", limit=8, epochs=1), {})

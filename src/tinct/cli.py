@@ -132,62 +132,98 @@ def _colorize_jobs(inputs: list[Path], output: Path, fmt: str | None) -> list[tu
     return jobs
 
 
+def _numbers(text: str, flag: str, usage: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"tinct: error: {flag} takes {usage}, got {text!r}") from None
+
+
 def _point(text: str):
     from tinct.hintfile import HintFileError, Point, parse_color
 
-    parts = text.split(",")
+    usage = "X,Y,COLOUR with X and Y in [0, 1] and a colour such as #f2c641 or #fc4"
+    parts = text.split(",", 2)
+    if len(parts) != 3:
+        raise SystemExit(f"tinct: error: --point takes {usage}, got {text!r}")
+    x, y = _numbers(",".join(parts[:2]), "--point", usage)
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+        raise SystemExit(f"tinct: error: --point takes {usage}, got {text!r}")
     try:
-        if len(parts) != 3:
-            raise ValueError
-        x, y = float(parts[0]), float(parts[1])
-        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-            raise ValueError
         return Point(x=x, y=y, color=parse_color(parts[2].strip(), "--point colour"))
-    except (ValueError, HintFileError):
-        raise SystemExit(f"tinct: error: --point takes X,Y,#rrggbb with X and Y in [0, 1], got {text!r}") from None
+    except HintFileError as error:
+        raise SystemExit(f"tinct: error: {error}") from None
+
+
+def _scribble(text: str):
+    from tinct.hintfile import DEFAULT_STROKE_WIDTH, Scribble
+
+    usage = "x1,y1,x2,y2,...[@WIDTH] with coordinates in [0, 1] and WIDTH a fraction of the longer side"
+    coordinates, _, width = text.partition("@")
+    values = _numbers(coordinates, "--scribble", usage)
+    width_value = _numbers(width, "--scribble", usage)[0] if width else DEFAULT_STROKE_WIDTH
+    if len(values) < 2 or len(values) % 2 or not all(0.0 <= v <= 1.0 for v in values) or not 0 < width_value <= 1:
+        raise SystemExit(f"tinct: error: --scribble takes {usage}, got {text!r}")
+    return Scribble(points=tuple(zip(values[0::2], values[1::2])), width=width_value)
+
+
+def _request(args: argparse.Namespace):
+    """The one guidance request of ``tinct colorize``: the hint file, then the flags."""
+    from dataclasses import replace
+
+    from tinct.guidance import Request
+    from tinct.hintfile import HintFileError, Hints, load_hints, parse_style
+    from tinct.image import ImageError
+
+    try:
+        hints = load_hints(args.hints) if args.hints is not None else Hints()
+        if args.colors is not None:
+            colors = [None if c.strip().lower() in ("", "-", "none") else c.strip() for c in args.colors.split(",")]
+            hints = hints.with_regions(colors)
+        if args.tags is not None:
+            hints = replace(hints, tags=tuple(t.strip() for t in args.tags.split(",") if t.strip()))
+        if args.style is not None:
+            hints = replace(hints, style=parse_style(args.style, "--style"))
+    except HintFileError as error:
+        raise SystemExit(f"tinct: error: {error}") from None
+    hints = hints.merged(Hints(points=tuple(_point(text) for text in args.point),
+                               scribbles=tuple(_scribble(text) for text in args.scribble)))
+    try:
+        return Request.build(hints, reference=args.reference)
+    except (ImageError, OSError, ValueError) as error:
+        raise SystemExit(f"tinct: error: cannot read the reference image: {error}") from None
 
 
 def _colorize(args: argparse.Namespace) -> int:
     from tinct.colorizer import Colorizer
-    from tinct.hintfile import HintFileError, Hints, load_hints, save_hints
-    from tinct.image import ImageError, load_image
+    from tinct.guidance import GuidanceError
+    from tinct.hintfile import save_hints
 
-    jobs = _colorize_jobs(args.input, args.output, args.format)
-    try:
-        hints = load_hints(args.hints) if args.hints is not None else Hints()
-    except HintFileError as error:
-        raise SystemExit(f"tinct: error: {error}") from None
-    if args.colors is not None:
-        colors = [None if c.strip().lower() in ("", "-", "none") else c.strip() for c in args.colors.split(",")]
-        try:
-            hints = hints.with_regions(colors)
-        except HintFileError as error:
-            raise SystemExit(f"tinct: error: --colors: {error}") from None
-    hints = hints.merged(Hints(points=tuple(_point(text) for text in args.point)))
     try:
         colorizer = Colorizer.from_pretrained(args.model, size=args.size, device=args.device)
     except (FileNotFoundError, ValueError, OSError) as error:
         raise SystemExit(f"tinct: error: cannot load the model: {error}") from None
-    if any(color is not None for color in hints.regions) and not colorizer.takes_regions:
-        raise SystemExit(f"tinct: error: the {colorizer.method} model has no ranked regions, so it takes no region "
-                         f"colours (--colors, or 'regions' in the hint file); use points or strokes")
-    if (hints.points or hints.strokes) and not colorizer.takes_points:
-        raise SystemExit(f"tinct: error: the {colorizer.method} model takes no point or stroke hints")
-    reference = None
-    if args.reference is not None:
-        if not colorizer.takes_reference:
-            raise SystemExit(f"tinct: error: the {colorizer.method} model does not take a reference image "
-                             f"(--reference needs a reference-based model such as SCFT)")
-        try:
-            reference = load_image(args.reference)
-        except (ImageError, OSError) as error:
-            raise SystemExit(f"tinct: error: cannot read the reference image: {error}") from None
+    if args.list_tags:
+        tags = colorizer.guidance.tags
+        if not tags:
+            raise SystemExit(f"tinct: error: model {colorizer.method} takes no colour tags; it takes: "
+                             f"{colorizer.guidance.describe()}")
+        print("\n".join(tags))
+        return 0
+    if args.output is None or not args.input:
+        raise SystemExit("tinct: error: colorize needs IN... and -o OUT (or --list-tags)")
+    jobs = _colorize_jobs(args.input, args.output, args.format)
+    request = _request(args)
+    try:
+        colorizer.check(request)
+    except GuidanceError as error:
+        raise SystemExit(f"tinct: error: {error}") from None
     if args.save_hints is not None:
-        save_hints(hints, args.save_hints)
+        save_hints(request.hints, args.save_hints)
         print(f"wrote {args.save_hints}", file=sys.stderr)
 
     def work(source: Path, target: Path) -> None:
-        result = colorizer.colorize(source, hints=hints, reference=reference)
+        result = colorizer.colorize(source, request=request)
         result.save(target, transparent=args.transparent)
 
     return _run_jobs(jobs, work, desc="colorize")
@@ -196,7 +232,8 @@ def _colorize(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from tinct.evaluate import EvalConfig, evaluate, load_model, markdown_table, write_report
+    from tinct.evaluate import EvalConfig, evaluate, markdown_table, write_report
+    from tinct.methods import load_model
 
     if args.combine:
         try:
@@ -328,27 +365,42 @@ def build_parser() -> argparse.ArgumentParser:
         "  tinct colorize scans/ -o colored/ --hints page_hints.json --format ora --transparent\n"
         "hint files (JSON, normalised coordinates, so they apply at any size): see docs/hints.md",
     )
-    colorize.add_argument("input", type=Path, nargs="+", metavar="IN", help="sketch files or folders")
-    colorize.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
-                          help="output file (.png or .ora) for one input, otherwise a folder")
+    colorize.add_argument("input", type=Path, nargs="*", metavar="IN", help="sketch files or folders")
+    colorize.add_argument("-o", "--output", type=Path, default=None, metavar="OUT",
+                          help="output file (.png or .ora) for one input, otherwise a folder (required)")
     colorize.add_argument("--model", default="guiding_painter", metavar="NAME|DIR",
-                          help="a shipped model's name (checkpoints/NAME: guiding_painter, point_hints) or a "
-                          "checkpoint folder (default: guiding_painter)")
+                          help="a shipped model's name (guiding_painter, point_hints, scft, scft_skeleton), a "
+                          "checkpoint folder, or baseline:flat-fill / baseline:reference-in-place (default: "
+                          "guiding_painter). Each model takes its own kinds of guidance; giving another is an "
+                          "error that says what it takes")
     colorize.add_argument("--size", type=int, default=128,
                           help="network working size in px, the longer side (default: 128, the shipped models' "
                           "training size); the output always has the input's size")
     colorize.add_argument("--hints", type=Path, default=None, metavar="FILE",
                           help="hint file (JSON: points, strokes, region colours; see docs/hints.md)")
     colorize.add_argument("--colors", default=None, metavar="HEX,HEX,...",
-                          help="colours for the regions the model ranks, in order, e.g. '#f2c641,-,#3a7bd5' "
-                          "('-' skips one; GuidingPainter); replaces the hint file's regions")
+                          help="colours for the regions the model ranks, in order, e.g. '#f2c641,-,#37d' "
+                          "('-' skips one; #rrggbb or #rgb; models that rank regions: GuidingPainter); "
+                          "replaces the hint file's regions")
     colorize.add_argument("--point", action="append", default=[], metavar="X,Y,HEX",
                           help="a point hint at X,Y in [0, 1] (fractions of width and height), e.g. "
                           "0.4,0.3,#f2c641 (repeatable; added to the hint file's points)")
     colorize.add_argument("--reference", type=Path, default=None, metavar="IMG",
-                          help="reference colour image (only for reference-based models)")
+                          help="reference colour image (reference-based models: SCFT)")
+    colorize.add_argument("--tags", default=None, metavar="TAG,TAG,...",
+                          help="colour tags from the model's vocabulary, e.g. yellow,hair_brown (tag-based "
+                          "models; --list-tags prints the vocabulary); replaces the hint file's tags")
+    colorize.add_argument("--style", type=int, default=None, metavar="SEED",
+                          help="style seed, a whole number (style-based models); replaces the hint file's style")
+    colorize.add_argument("--scribble", action="append", default=[], metavar="x1,y1,x2,y2,...[@W]",
+                          help="a scribble over an edge where colour leaked, coordinates in [0, 1], W its width "
+                          "as a fraction of the longer side (default 0.01) (models that take scribbles; "
+                          "repeatable; added to the hint file's scribbles)")
+    colorize.add_argument("--list-tags", action="store_true",
+                          help="print the model's colour-tag vocabulary and exit")
     colorize.add_argument("--save-hints", type=Path, default=None, metavar="FILE",
-                          help="write the hints used (hint file + --colors + --point) to FILE, for reuse")
+                          help="write the guidance used (hint file + --colors, --point, --tags, --style, "
+                          "--scribble) to FILE, for reuse")
     colorize.add_argument("--format", choices=("png", "ora"), default=None,
                           help="output format when OUT is a folder (default: png)")
     colorize.add_argument("--transparent", action="store_true",
@@ -368,8 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
         "unavailable, with the reason.",
     )
     evaluate.add_argument("--model", default=None,
-                          help="checkpoint folder, or baseline:flat-fill / baseline:oracle-fill (hints) / "
-                          "baseline:reference-in-place (references)")
+                          help="a shipped model's name (e.g. guiding_painter), a checkpoint folder, or "
+                          "baseline:flat-fill / baseline:oracle-fill (hints) / baseline:reference-in-place "
+                          "(references); the model's declared protocol chooses how it is measured")
     evaluate.add_argument("--data", default="openmoji:test",
                           help="openmoji:train|val|test or a folder of colour images (default: openmoji:test)")
     evaluate.add_argument("--size", type=int, default=128, help="image size in px (default: 128)")
@@ -402,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  tinct train guiding_painter --config configs/guiding_painter_cpu.yaml\n"
         "  tinct train point_hints --set model.base_channels=16 --epochs 2 --out runs/ph\n"
         "  tinct train guiding_painter --devices 4 --strategy ddp --batch-size 32   (4 GPUs)\n"
+        "  tinct train point_hints --devices 2 --strategy ddp --accelerator cpu     (2 CPU processes)\n"
         "  tinct train guiding_painter --out runs/gp --resume auto                   (continue a run)\n"
         "  tinct train scft --config configs/scft_cpu.yaml --init runs/scft/model    (fine-tune: new schedule)",
     )
@@ -415,7 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=None, help="images per step and device (default: 16)")
     train.add_argument("--epochs", type=int, default=None, help="epochs (default: 10)")
     train.add_argument("--max-steps", type=int, default=None,
-                       help="stop after this many optimiser steps (Lightning counts G and D: two per batch)")
+                       help="stop after this many optimiser steps (Lightning counts one per declared step and "
+                       "batch: two for the GAN methods, G and D)")
     train.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     train.add_argument("--seed", type=int, default=None, help="random seed (default: 0); CPU runs are exactly reproducible")
     train.add_argument("--accelerator", default=None, help="cpu, gpu or auto (default)")
@@ -443,8 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
         "                    the colorized image updates; undo goes back a step\n"
         "  Points & strokes  click on the sketch to place a point, or the vertices of a stroke, in the\n"
         "                    current colour\n"
-        "  Reference         a colour picture to take the colours from (reference-based models such as\n"
-        "                    SCFT only; with other models the tab says so)\n"
+        "  Reference         a colour picture to take the colours from (shown only for reference-based\n"
+        "                    models such as SCFT, which open on this tab)\n"
+        "A tab appears only for the guidance the loaded model takes.\n"
         "Downloads: the result as PNG, as layered OpenRaster (.ora: lines, flat colours, result) and the\n"
         "hints as a hint file (docs/hints.md) for 'tinct colorize --hints'.\n\n"
         "The app binds to 127.0.0.1 (this machine only) unless --host says otherwise, and serves no file\n"
@@ -456,7 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
         "needs Gradio: pip install -e \".[app]\"",
     )
     app.add_argument("--model", default="guiding_painter", metavar="NAME|DIR",
-                     help="a shipped model's name (checkpoints/NAME) or a checkpoint folder (default: guiding_painter)")
+                     help="a shipped model's name (guiding_painter, point_hints, scft, scft_skeleton), a checkpoint "
+                     "folder or baseline:NAME (default: guiding_painter)")
     app.add_argument("--host", default="127.0.0.1",
                      help="address to bind (default: 127.0.0.1, this machine only; 0.0.0.0 for the whole network)")
     app.add_argument("--port", type=int, default=None,

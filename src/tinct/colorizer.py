@@ -1,11 +1,12 @@
 """Colorize line art with a trained model, at the sketch's own resolution.
 
 ``Colorizer.from_pretrained(name_or_folder)`` loads any checkpoint folder
-(``config.json`` + ``model.safetensors``; see :mod:`tinct.methods.pretrained`) or a shipped
-model by name (``checkpoints/<name>`` of the repository, or of ``$TINCT_CHECKPOINTS``).
-``colorize(sketch, hints=..., regions_colors=..., reference=..., seed=...)`` returns a
-:class:`Result`: the colour image, the flat colours, the region map and, for
-GuidingPainter, the ranked guide regions, all at the input's full size.
+(``config.json`` + ``model.safetensors``), a shipped model by name or ``baseline:NAME``
+(:func:`tinct.methods.load_model`, the one loader).
+``colorize(sketch, hints=..., regions_colors=..., reference=..., tags=..., style=...,
+scribbles=..., seed=...)`` returns a :class:`Result`: the colour image, the flat colours, the
+region map and, for a model that ranks regions, the ranked guide regions, all at the input's
+full size.
 
 Native resolution (DESIGN "Product"):
 
@@ -25,167 +26,45 @@ Native resolution (DESIGN "Product"):
    ink pixel (darker than ``threshold``) is copied from the input unchanged, so the lines
    of the result are the input's lines, pixel for pixel.
 
-How hints reach each method:
+How guidance reaches a method: everything given is one :class:`tinct.guidance.Request`,
+checked once against the model's declared :class:`~tinct.methods.base.Guidance` (one error
+message per misuse), rasterised once per update (:class:`Raster`: hint pixels at the network
+size and at full size) and handed to ``model.paint`` as network-size :class:`Inputs`:
 
-- GuidingPainter: ``regions_colors[i]`` fills the i-th ranked segment (None skips it);
-  a point or stroke fills the whole ranked segment under it (under most of its pixels)
-  with its colour. The network sees the filled segments as its hint, as in training.
-- point-hint model: points and strokes become hint patches (hint_colors, hint_mask) at the
-  network size; it has no ranked regions, so ``regions_colors`` is an error.
-- a model whose ``colorize`` takes ``reference=`` (reference-based methods) gets the
-  reference image fitted to the network size; the others raise a clear error for one.
+- a model that ranks regions (``guidance.regions``): ``regions_colors[i]`` fills the i-th
+  ranked segment (None skips it); a point or stroke fills the whole ranked segment under it
+  (under most of its pixels) with its colour. The network sees the filled segments as its
+  hint, as in training;
+- a model that takes points (and no ranked regions): points and strokes become hint patches
+  (hint_colors, hint_mask) at the network size;
+- a reference picture is fitted to the network size; tags become a multi-hot vector over the
+  model's vocabulary; a style seed becomes a code ``N(0, 1)`` of ``style_dim`` numbers drawn
+  from that seed (seed 0 when none is given); scribbles become a mask at the network size.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from safetensors import SafetensorError
 from torch import nn
 
-from tinct.hintfile import Hints, hint_pixels, load_hints
-from tinct.image import MAX_PIXELS, fit_square, load_image, resize, save_image, square_box
+from tinct.guidance import Request, check_request
+from tinct.hintfile import Hints, hint_pixels, scribble_mask
+from tinct.image import as_image, fit_square, resize, save_image, square_box
+from tinct.methods import find_model, load_model
+from tinct.methods.base import Guidance, Inputs
 from tinct.regions import stroke_width, trapped_ball
 
-__all__ = ["Colorizer", "Prepared", "Result", "find_model", "load_model"]
+__all__ = ["Colorizer", "Prepared", "Raster", "Result", "find_model", "load_model"]
 
 DEFAULT_MODEL = "guiding_painter"
 DEFAULT_SIZE = 128  # the shipped models' training size
-
-
-# ----------------------------------------------------------------------------- models
-
-
-def _repository_root() -> Path | None:
-    """The folder holding ``pyproject.toml`` above this file (a source checkout), if any."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "pyproject.toml").is_file():
-            return parent
-    return None
-
-
-def _checkpoint_folders() -> list[Path]:
-    folders = []
-    if os.environ.get("TINCT_CHECKPOINTS"):
-        folders.append(Path(os.environ["TINCT_CHECKPOINTS"]))
-    root = _repository_root()
-    if root is not None:
-        folders.append(root / "checkpoints")
-    return folders
-
-
-def find_model(spec: str | os.PathLike) -> Path:
-    """A checkpoint folder, or a shipped model's name -> its folder.
-
-    A name (no path separator) is looked up as ``$TINCT_CHECKPOINTS/<name>``, then as
-    ``checkpoints/<name>`` of the repository. Raises FileNotFoundError saying where it looked.
-    """
-    path = Path(spec)
-    if path.is_dir():
-        return path
-    text = str(spec)
-    if os.sep in text or (os.altsep and os.altsep in text) or path.exists():
-        raise FileNotFoundError(f"no model folder {path} (a checkpoint folder holds config.json + model.safetensors)")
-    candidates = [folder / text for folder in _checkpoint_folders()]
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    known = sorted({p.name for folder in _checkpoint_folders() if folder.is_dir() for p in folder.iterdir()
-                    if (p / "config.json").is_file()})
-    looked = ", ".join(str(c) for c in candidates) or "(no checkpoints folder found)"
-    raise FileNotFoundError(f"no model named {text!r}: looked in {looked}; "
-                            f"shipped models here: {', '.join(known) or 'none'}; or give a checkpoint folder")
-
-
-def load_model(folder: str | os.PathLike) -> nn.Module:
-    """Load a checkpoint folder with the method its ``config.json`` names, in eval mode."""
-    from tinct.methods import METHODS
-
-    folder = Path(folder)
-    config_path = folder / "config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(f"{folder} holds no config.json: not a tinct checkpoint folder")
-    try:
-        values = json.loads(config_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{config_path}: unreadable ({error})") from None
-    method = values.get("method") if isinstance(values, dict) else None
-    if method not in METHODS:
-        raise ValueError(f"{config_path}: unknown method {method!r}; known methods: {', '.join(sorted(METHODS))}")
-    try:
-        return METHODS[method].from_pretrained(folder)
-    except (SafetensorError, RuntimeError, TypeError) as error:  # corrupt file, weights of another shape
-        raise ValueError(f"{folder}: cannot load the {method} checkpoint ({error})") from None
-
-
-# ----------------------------------------------------------------------------- inputs
-
-
-def _composite_on_white(array: np.ndarray) -> np.ndarray:
-    """uint8 (H, W, 4) -> float32 (H, W, 3) in [0, 1]."""
-    pixels = array.astype(np.float32) / 255.0
-    alpha = pixels[..., 3:4]
-    return pixels[..., :3] * alpha + (1.0 - alpha)
-
-
-def _as_image(image, what: str = "sketch") -> torch.Tensor:
-    """A path, PIL image, numpy array or tensor -> float32 ``(1|3, H, W)`` in [0, 1] (CPU)."""
-    if isinstance(image, (str, os.PathLike)):
-        return load_image(image)
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - pillow is a dependency
-        Image = None
-    if Image is not None and isinstance(image, Image.Image):
-        image = np.asarray(image.convert("RGBA"))
-    if isinstance(image, np.ndarray):
-        if image.dtype == np.uint8:
-            if image.ndim == 3 and image.shape[2] == 4:
-                image = _composite_on_white(image)
-            else:
-                image = image.astype(np.float32) / 255.0
-        tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
-        if tensor.ndim == 3 and tensor.shape[2] in (1, 3):
-            tensor = tensor.permute(2, 0, 1)
-    elif isinstance(image, torch.Tensor):
-        tensor = image.detach().cpu()
-        tensor = tensor.float() / 255.0 if tensor.dtype == torch.uint8 else tensor.float()
-    else:
-        raise TypeError(f"{what} must be a path, PIL image, numpy array or tensor, got {type(image).__name__}")
-    if tensor.ndim == 2:
-        tensor = tensor[None]
-    if tensor.ndim == 4 and tensor.shape[0] == 1:
-        tensor = tensor[0]
-    if tensor.ndim != 3 or tensor.shape[0] not in (1, 3):
-        raise ValueError(f"{what} must be (1|3, H, W), (H, W) or (H, W, 3), got {tuple(image.shape)}")
-    if tensor.shape[1] < 1 or tensor.shape[2] < 1:
-        raise ValueError(f"{what} is empty: {tuple(tensor.shape)}")
-    if tensor.shape[1] * tensor.shape[2] > MAX_PIXELS:
-        raise ValueError(f"{what} too large: {tensor.shape[2]} x {tensor.shape[1]} px (at most {MAX_PIXELS} px)")
-    if not torch.isfinite(tensor).all() or tensor.min() < 0 or tensor.max() > 1:
-        raise ValueError(f"{what} values must be finite and in [0, 1]")
-    return tensor.contiguous()
-
-
-def _as_hints(hints) -> Hints:
-    if hints is None:
-        return Hints()
-    if isinstance(hints, Hints):
-        return hints
-    if isinstance(hints, dict):
-        return Hints.from_dict(hints)
-    if isinstance(hints, (str, os.PathLike)):
-        return load_hints(hints)
-    raise TypeError(f"hints must be a Hints, a dict in the hint-file schema or a hint file path, "
-                    f"got {type(hints).__name__}")
 
 
 # ----------------------------------------------------------------------------- results
@@ -199,9 +78,10 @@ class Prepared:
     original: ``(3, H, W)`` the input pixels in [0, 1]; sketch: ``(1, H, W)`` luminance
     (1 = paper); ink: bool ``(H, W)``; regions: int32 ``(H, W)`` trapped-ball labels 1..K;
     network_sketch: ``(1, 1, S, S)`` the network's input, on the model's device; box:
-    ``(top, left, h, w)`` of the picture inside it; guide: ``(1, N, S, S)`` one-hot ranked
-    segments (GuidingPainter) or None; guide_ranks: int64 ``(S, S)`` their argmax (the rank
-    of each pixel's segment) and guide_regions: int64 ``(H, W)`` the same at full size.
+    ``(top, left, h, w)`` of the picture inside it; method: what ``model.prepare`` returned
+    for it; guide: ``(1, N, S, S)`` one-hot ranked segments (models that rank regions) or
+    None; guide_ranks: int64 ``(S, S)`` their argmax (the rank of each pixel's segment) and
+    guide_regions: int64 ``(H, W)`` the same at full size.
     """
 
     original: torch.Tensor
@@ -210,6 +90,7 @@ class Prepared:
     regions: np.ndarray
     network_sketch: torch.Tensor
     box: tuple[int, int, int, int]
+    method: dict = field(default_factory=dict)
     guide: torch.Tensor | None = None
     guide_ranks: np.ndarray | None = None
     guide_regions: np.ndarray | None = None
@@ -221,6 +102,20 @@ class Prepared:
     @property
     def width(self) -> int:
         return int(self.original.shape[2])
+
+
+@dataclass(frozen=True)
+class Raster:
+    """A request's points and strokes rasterised once per update, on both canvases.
+
+    network: ``(rows, cols, colour)`` per point and stroke on the network's ``S x S`` square
+    (inside the picture's box); full: the same at the picture's full size (for exact hints
+    and for drawing them); scribbles: bool ``(S, S)`` scribble mask, or None without scribbles.
+    """
+
+    network: list
+    full: list
+    scribbles: np.ndarray | None = None
 
 
 @dataclass
@@ -235,7 +130,7 @@ class Result:
     region the model asks about first), or None for methods without a ranking;
     sketch: ``(1, H, W)`` input luminance; ink: bool ``(H, W)`` the line pixels kept exactly;
     background: bool ``(H, W)`` the region touching the image border most;
-    hints: the hints used.
+    hints: the hints used; raster: their pixels (:class:`Raster`), for drawing them.
     """
 
     image: torch.Tensor
@@ -247,6 +142,7 @@ class Result:
     ink: np.ndarray
     background: np.ndarray
     hints: Hints
+    raster: Raster | None = None
 
     def rgba(self, *, transparent: bool = False) -> np.ndarray:
         """The final image as uint8 ``(H, W, 4)``. transparent: the background region becomes
@@ -342,52 +238,36 @@ class Colorizer:
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike = DEFAULT_MODEL, *, device: str | torch.device = "cpu",
                         **options) -> Colorizer:
-        """Load a checkpoint folder, or a shipped model by name (:func:`find_model`).
-        ``options`` go to the constructor (``size``, ``threshold``, ...)."""
-        return cls(load_model(find_model(model)).to(device), **options)
+        """Load a checkpoint folder, a shipped model by name or ``baseline:NAME``
+        (:func:`tinct.methods.load_model`). ``options`` go to the constructor (``size``, ...)."""
+        return cls(load_model(model).to(device), **options)
 
     # -- what the model takes
 
     @property
     def method(self) -> str:
-        return getattr(self.model, "name", type(self.model).__name__)
+        """The model's name in reports (``scft+skeleton``, ``baseline:flat-fill``, ...)."""
+        return self.model.display_name
+
+    @property
+    def guidance(self) -> Guidance:
+        """What the model takes (its declared :class:`~tinct.methods.base.Guidance`)."""
+        return self.model.guidance
 
     @property
     def device(self) -> torch.device:
         parameter = next(self.model.parameters(), None)
         return parameter.device if parameter is not None else torch.device("cpu")
 
-    def _is(self, method: str) -> bool:
-        from tinct.methods import METHODS
-
-        return method in METHODS and isinstance(self.model, METHODS[method])
-
-    @property
-    def takes_regions(self) -> bool:
-        """Whether the model ranks regions (``regions_colors`` / a hint file's ``regions``)."""
-        return self._is("guiding_painter")
-
-    @property
-    def takes_points(self) -> bool:
-        """Whether the model takes point and stroke hints."""
-        return self._is("guiding_painter") or self._is("point_hints")
-
-    @property
-    def takes_reference(self) -> bool:
-        """Whether the model's ``colorize`` takes a ``reference`` image."""
-        colorize = getattr(self.model, "colorize", None)
-        if colorize is None:
-            return False
-        try:
-            return "reference" in inspect.signature(colorize).parameters
-        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-            return False
+    def check(self, request: Request) -> None:
+        """Raise :class:`~tinct.guidance.GuidanceError` when the model cannot take ``request``."""
+        check_request(request, self.guidance, self.method)
 
     # -- the pipeline
 
     def prepare(self, sketch) -> Prepared:
         """The hint-independent work for one sketch: full-resolution region map, the
-        network's input and (GuidingPainter) the ranked segments.
+        network's input and what the model prepares (a ranking of regions, ...).
 
         sketch: a path, PIL image, uint8/float numpy array ``(H, W[, 3|4])`` or tensor
         ``(1|3, H, W)`` in [0, 1] (1 = paper); colour images are read as their luminance.
@@ -397,7 +277,7 @@ class Colorizer:
                 raise ValueError(f"this sketch was prepared for a {sketch.network_sketch.shape[-1]} px network, "
                                  f"not {self.size} px: prepare it again with this colorizer")
             return sketch
-        original = _as_image(sketch)
+        original = as_image(sketch, "sketch")
         if original.shape[0] == 1:
             luminance, original = original, original.expand(3, -1, -1).contiguous()
         else:
@@ -409,11 +289,12 @@ class Colorizer:
         network_sketch = fit_square(self._thickened(luminance, ink), self.size)[None]
         network_sketch = network_sketch.to(self.device).contiguous(memory_format=self._memory_format)
         box = square_box(original.shape[1], original.shape[2], self.size)
+        with torch.inference_mode():
+            method = self.model.prepare(network_sketch)
         prepared = Prepared(original=original, sketch=luminance, ink=ink, regions=regions,
-                            network_sketch=network_sketch, box=box)
-        if self.takes_regions:
-            with torch.inference_mode():
-                prepared.guide = self.model.rank_regions(network_sketch)
+                            network_sketch=network_sketch, box=box, method=method)
+        if self.guidance.regions:
+            prepared.guide = method["segments"]
             ranks = prepared.guide[0].argmax(0).cpu()  # (S, S)
             top, left, box_h, box_w = box
             prepared.guide_ranks = ranks.numpy()
@@ -444,66 +325,71 @@ class Colorizer:
         kernel = np.ones((grow + 1, grow + 1), np.uint8)  # a k x k min filter widens lines by k - 1
         return torch.from_numpy(cv2.erode(luminance[0].numpy(), kernel))[None]
 
-    def hint_tensors(self, prepared: Prepared, hints: Hints) -> tuple[torch.Tensor, torch.Tensor]:
-        """The network's hint pair for ``hints``: ``hint_colors (1, 3, S, S)`` in [0, 1] and
-        ``hint_mask (1, 1, S, S)`` in {0, 1}, on the model's device (see the module docstring
-        for how each method reads points, strokes and region colours)."""
+    def rasterize(self, prepared: Prepared, hints: Hints) -> Raster:
+        """The points, strokes and scribbles of ``hints`` on the network's square and at full
+        size, once per update (:class:`Raster`)."""
         size = self.size
-        if any(color is not None for color in hints.regions) and not self.takes_regions:
-            raise ValueError(f"the {self.method} model has no ranked regions: region colours need a "
-                             f"guiding_painter model (use points or strokes instead)")
-        if (hints.points or hints.strokes) and not self.takes_points:
-            raise ValueError(f"the {self.method} model takes no point or stroke hints")
-        shapes = hint_pixels(hints, size, size, box=prepared.box)
-        if self.takes_regions:
+        network = hint_pixels(hints, size, size, box=prepared.box)
+        full = hint_pixels(hints, prepared.height, prepared.width)
+        scribbles = scribble_mask(hints, size, size, box=prepared.box) if hints.scribbles else None
+        return Raster(network=network, full=full, scribbles=scribbles)
+
+    def hint_tensors(self, prepared: Prepared, hints: Hints, raster: Raster | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network's hint pair: ``hint_colors (1, 3, S, S)`` in [0, 1] and ``hint_mask
+        (1, 1, S, S)`` in {0, 1}, on the model's device. A model that ranks regions gets whole
+        ranked segments (the region colours, and the segment under each point or stroke);
+        the others get the points and strokes themselves (module docstring). ``raster``:
+        the hints' :meth:`rasterize` when already done."""
+        size = self.size
+        raster = self.rasterize(prepared, hints) if raster is None else raster
+        colors = np.zeros((3, size, size), np.float32)
+        mask = np.zeros((1, size, size), np.float32)
+        if self.guidance.regions:
             segments = prepared.guide[0]  # (N, S, S)
             if len(hints.regions) > segments.shape[0]:
                 raise ValueError(f"{len(hints.regions)} region colours given, but the model ranks only "
                                  f"{segments.shape[0]} regions")
             owner = prepared.guide_ranks  # (S, S) rank of each pixel's segment
             fills = {rank: color for rank, color in enumerate(hints.regions) if color is not None}
-            for rows, cols, color in shapes:
+            for rows, cols, color in raster.network:
                 fills[int(np.bincount(owner[rows, cols]).argmax())] = color
-            colors = np.zeros((3, size, size), np.float32)
-            mask = np.zeros((1, size, size), np.float32)
             for rank, color in fills.items():
                 inside = owner == rank
                 colors[:, inside] = np.asarray(color, np.float32)[:, None]
                 mask[0, inside] = 1.0
         else:
-            colors = np.zeros((3, size, size), np.float32)
-            mask = np.zeros((1, size, size), np.float32)
-            for rows, cols, color in shapes:
+            for rows, cols, color in raster.network:
                 colors[:, rows, cols] = np.asarray(color, np.float32)[:, None]
                 mask[0, rows, cols] = 1.0
-        device, memory_format = self.device, self._memory_format
-        return (torch.from_numpy(colors)[None].to(device).contiguous(memory_format=memory_format),
-                torch.from_numpy(mask)[None].to(device).contiguous(memory_format=memory_format))
+        return self._on_device(colors), self._on_device(mask)
 
-    @torch.inference_mode()
-    def _paint(self, prepared: Prepared, hints: Hints, reference) -> torch.Tensor:
-        """The network's output (1, 3, S, S) in [0, 1]."""
-        sketch = prepared.network_sketch
-        if reference is not None:
-            if not self.takes_reference:
-                raise ValueError(f"the {self.method} model does not take a reference image "
-                                 f"(use a reference-based model such as SCFT)")
-            if not hints.is_empty:
-                raise ValueError(f"the {self.method} model takes a reference image, not hints")
-            image = _as_image(reference, "reference")
-            image = image.expand(3, -1, -1) if image.shape[0] == 1 else image
-            return self.model.colorize(sketch, reference=fit_square(image, self.size)[None].to(self.device))
-        if self._is("guiding_painter"):
-            hint_colors, hint_mask = self.hint_tensors(prepared, hints)
-            return self.model(sketch, hint_colors, hint_mask, prepared.guide)
-        if self._is("point_hints"):
-            hint_colors, hint_mask = self.hint_tensors(prepared, hints)
-            return self.model(sketch, hint_colors, hint_mask)
-        if not hints.is_empty:
-            raise ValueError(f"the {self.method} model takes no hints")
-        if self.takes_reference:
-            raise ValueError(f"the {self.method} model needs a reference image")
-        return self.model.colorize(sketch)
+    def _on_device(self, array: np.ndarray) -> torch.Tensor:
+        """(C, S, S) numpy -> (1, C, S, S) on the model's device, in its memory format."""
+        return torch.from_numpy(array)[None].to(self.device).contiguous(memory_format=self._memory_format)
+
+    def inputs(self, prepared: Prepared, request: Request, raster: Raster) -> Inputs:
+        """The network-size :class:`Inputs` of a checked ``request`` (module docstring)."""
+        guidance, hints = self.guidance, request.hints
+        hint_colors = hint_mask = None
+        if guidance.regions or guidance.points:
+            hint_colors, hint_mask = self.hint_tensors(prepared, hints, raster)
+        reference = tags = style = scribbles = None
+        if request.reference is not None:
+            reference = fit_square(request.reference, self.size)[None].to(self.device)
+        if guidance.tags:
+            tags = torch.tensor([[float(tag in hints.tags) for tag in guidance.tags]], device=self.device)
+        if guidance.style_dim:
+            seed = 0 if hints.style is None else hints.style
+            code = torch.randn(1, guidance.style_dim, generator=torch.Generator().manual_seed(seed))
+            style = code.to(self.device)
+        if guidance.scribbles:
+            mask = np.zeros((1, self.size, self.size), np.float32)
+            if raster.scribbles is not None:
+                mask[0] = raster.scribbles
+            scribbles = self._on_device(mask)
+        return Inputs(sketch=prepared.network_sketch, hint_colors=hint_colors, hint_mask=hint_mask,
+                      reference=reference, tags=tags, style=style, scribbles=scribbles, prepared=prepared.method)
 
     def colorize(
         self,
@@ -512,6 +398,10 @@ class Colorizer:
         hints=None,
         regions_colors=None,
         reference=None,
+        tags=None,
+        style=None,
+        scribbles=None,
+        request: Request | None = None,
         seed: int | None = None,
         exact_hints: bool = True,
     ) -> Result:
@@ -520,25 +410,31 @@ class Colorizer:
         sketch: see :meth:`prepare`, or a :class:`Prepared` (fast repeated hint updates).
         hints: a :class:`~tinct.hintfile.Hints`, a dict in the hint-file schema, or a hint
         file path. regions_colors: colours for the ranked regions in order (``"#rrggbb"``,
-        RGB triples in [0, 1], or None to skip one); replaces the hints' ``regions``.
-        reference: a colour image (path, array or ``(3, H, W)`` tensor) for models that take
-        one. seed: seeds the random numbers a method draws at inference (the current ones
-        draw none; results are deterministic either way). exact_hints: give the region under
-        each point/stroke, and the regions mostly inside each coloured ranked region, exactly
-        the hint's colour.
+        ``"#rgb"``, RGB triples in [0, 1], or None to skip one); replaces the hints' ``regions``.
+        reference: a colour image (path, array or ``(3, H, W)`` tensor). tags: colour tags of
+        the model's vocabulary; style: a style seed (a whole number); scribbles: polylines
+        (``{"points": [[x, y], ...], "width": w}``); each replaces the hints' own.
+        request: a ready :class:`~tinct.guidance.Request` instead of the arguments above.
+        Whatever the model does not take is an error naming what it takes.
+        seed: seeds the random numbers a method draws at inference. exact_hints: give the
+        region under each point/stroke, and the regions mostly inside each coloured ranked
+        region, exactly the hint's colour.
         """
-        hints = _as_hints(hints)
-        if regions_colors is not None:
-            hints = hints.with_regions(regions_colors)
+        if request is None:
+            request = Request.build(hints, regions_colors=regions_colors, reference=reference, tags=tags,
+                                    style=style, scribbles=scribbles)
+        self.check(request)
         prepared = self.prepare(sketch)
+        raster = self.rasterize(prepared, request.hints)
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
             if seed is not None:
                 torch.manual_seed(seed)
-            painted = self._paint(prepared, hints, reference)
-        return self._compose(prepared, painted, hints, exact_hints=exact_hints)
+            painted = self.model.paint(self.inputs(prepared, request, raster))
+        return self._compose(prepared, painted, request.hints, raster, exact_hints=exact_hints)
 
-    def _compose(self, prepared: Prepared, painted: torch.Tensor, hints: Hints, *, exact_hints: bool) -> Result:
+    def _compose(self, prepared: Prepared, painted: torch.Tensor, hints: Hints, raster: Raster, *,
+                 exact_hints: bool) -> Result:
         """Network output -> flat colours per full-resolution region -> lines on top."""
         top, left, box_h, box_w = prepared.box
         height, width = prepared.height, prepared.width
@@ -566,7 +462,7 @@ class Colorizer:
                 if color is not None:
                     means[majority == rank] = color
         if exact_hints:
-            for rows, cols, color in hint_pixels(hints, height, width):
+            for rows, cols, color in raster.full:
                 means[int(np.bincount(labels[rows, cols]).argmax())] = color
         flat = torch.from_numpy(means.astype(np.float32)[labels]).permute(2, 0, 1)  # (3, H, W)
         ink = torch.from_numpy(prepared.ink)
@@ -574,7 +470,7 @@ class Colorizer:
         border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
         background = labels == int(np.bincount(border).argmax())
         return Result(image=image, flat=flat, regions=labels, network=network, guide_regions=prepared.guide_regions,
-                      sketch=prepared.sketch, ink=prepared.ink, background=background, hints=hints)
+                      sketch=prepared.sketch, ink=prepared.ink, background=background, hints=hints, raster=raster)
 
 
 def _label_means(labels: np.ndarray, pixels: np.ndarray, count: int) -> np.ndarray:

@@ -5,14 +5,18 @@ Every position is normalised to the picture as given (not to the network's padde
 Sizes are fractions of the picture's longer side. So hints made on a 256 px preview apply
 unchanged to the 4000 px original, and one file applies to a whole folder.
 
-Schema, version 1 (every key but ``version`` may be left out; unknown keys are an error,
-so that a typo is not silently ignored)::
+Schema, version 2 (every key but ``version`` may be left out; unknown keys are an error,
+so that a typo is not silently ignored; version 1 files, without the last three keys, still
+read)::
 
     {
-      "version": 1,
-      "points":  [{"x": 0.42, "y": 0.31, "color": "#f2c641", "size": 0.02}],
-      "strokes": [{"points": [[0.10, 0.80], [0.35, 0.78]], "color": "#3a7bd5", "width": 0.01}],
-      "regions": ["#f2c641", null, "#3a7bd5"]
+      "version": 2,
+      "points":    [{"x": 0.42, "y": 0.31, "color": "#f2c641", "size": 0.02}],
+      "strokes":   [{"points": [[0.10, 0.80], [0.35, 0.78]], "color": "#3a7bd5", "width": 0.01}],
+      "regions":   ["#f2c641", null, "#3a7bd5"],
+      "tags":      ["hair_orange", "yellow"],
+      "style":     3,
+      "scribbles": [{"points": [[0.52, 0.40], [0.55, 0.61]], "width": 0.01}]
     }
 
 - ``points``: square colour patches. ``x``, ``y`` in [0, 1]; ``color`` ``"#rrggbb"``;
@@ -22,6 +26,13 @@ so that a typo is not silently ignored)::
   (optional, default 0.01) the line width as a fraction of the longer side, in (0, 1].
 - ``regions``: colours of the regions the model ranks (GuidingPainter asks about region 1,
   then 2, ...), in rank order; ``null`` leaves a region without a hint.
+- ``tags`` (version 2): colour tags from the model's vocabulary (``tinct colorize --list-tags``).
+- ``style`` (version 2): a whole number >= 0 seeding the style code of a style-based model.
+- ``scribbles`` (version 2): polylines drawn over edges where colour leaked, like strokes
+  but without a colour.
+
+Colours are read by :func:`tinct.color.parse_color` (``#rrggbb``, ``#rgb``, ``rgb(...)``), the
+one colour parser of the API, the CLI and the app; files are written with ``#rrggbb``.
 
 How a model uses them is up to :class:`tinct.colorizer.Colorizer`: a point-hint model
 receives points and strokes as hint patches; GuidingPainter fills the whole ranked region
@@ -34,19 +45,22 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
+from tinct.color import format_color
+from tinct.color import parse_color as _parse_color
+
 __all__ = [
     "HINTS_VERSION",
     "HintFileError",
     "Hints",
     "Point",
+    "Scribble",
     "Stroke",
     "format_color",
     "hint_pixels",
@@ -54,14 +68,17 @@ __all__ = [
     "parse_color",
     "render_hints",
     "save_hints",
+    "scribble_mask",
 ]
 
-HINTS_VERSION = 1
+HINTS_VERSION = 2
+READS_VERSIONS = (1, 2)
+V1_KEYS = ("version", "points", "strokes", "regions")
+V2_KEYS = V1_KEYS + ("tags", "style", "scribbles")
 DEFAULT_POINT_SIZE = 0.02
 DEFAULT_STROKE_WIDTH = 0.01
 
 Color = tuple[float, float, float]
-_HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 class HintFileError(ValueError):
@@ -73,19 +90,12 @@ class HintFileError(ValueError):
 
 
 def parse_color(value, where: str = "color") -> Color:
-    """``"#rrggbb"`` or an ``(r, g, b)`` sequence of numbers in [0, 1] -> RGB floats in [0, 1]."""
-    if isinstance(value, str):
-        if not _HEX.fullmatch(value):
-            raise HintFileError(f"{where} must be a colour '#rrggbb', got {value!r}")
-        return tuple(int(value[i : i + 2], 16) / 255.0 for i in (1, 3, 5))
-    if isinstance(value, (list, tuple)) and len(value) == 3 and all(_is_number(v) and 0 <= v <= 1 for v in value):
-        return tuple(float(v) for v in value)
-    raise HintFileError(f"{where} must be a colour '#rrggbb' (or 3 numbers in [0, 1]), got {value!r}")
-
-
-def format_color(color: Color) -> str:
-    """RGB in [0, 1] -> ``"#rrggbb"``."""
-    return "#" + "".join(f"{round(min(max(c, 0.0), 1.0) * 255):02x}" for c in color)
+    """Any colour :func:`tinct.color.parse_color` reads (``"#rrggbb"``, ``"#rgb"``, RGB in
+    [0, 1], ...) -> RGB floats in [0, 1]; a :class:`HintFileError` naming ``where`` otherwise."""
+    try:
+        return _parse_color(value)
+    except ValueError:
+        raise HintFileError(f"{where} must be a colour such as '#f2c641' or '#fc4', got {value!r}") from None
 
 
 def _is_number(value) -> bool:
@@ -117,36 +127,59 @@ class Stroke:
 
 
 @dataclass(frozen=True)
+class Scribble:
+    """A polyline through normalised ``points`` drawn over an edge where colour leaked;
+    ``width`` a fraction of the longer side."""
+
+    points: tuple[tuple[float, float], ...]
+    width: float = DEFAULT_STROKE_WIDTH
+
+
+@dataclass(frozen=True)
 class Hints:
-    """Points, strokes and ranked-region colours (None = no hint for that region)."""
+    """Everything a hint file holds: points, strokes, ranked-region colours (None = no hint
+    for that region), colour tags, a style seed (None = the model's default) and scribbles.
+    Which of them a model takes is its :class:`~tinct.methods.base.Guidance`."""
 
     points: tuple[Point, ...] = ()
     strokes: tuple[Stroke, ...] = ()
     regions: tuple[Color | None, ...] = field(default=())
+    tags: tuple[str, ...] = ()
+    style: int | None = None
+    scribbles: tuple[Scribble, ...] = ()
 
     @property
     def is_empty(self) -> bool:
-        return not (self.points or self.strokes or any(color is not None for color in self.regions))
+        return not self.kinds
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of guidance given (names of :data:`tinct.methods.base.GUIDANCE_KINDS`)."""
+        given = {"regions": any(color is not None for color in self.regions), "points": bool(self.points or self.strokes),
+                 "tags": bool(self.tags), "style": self.style is not None, "scribbles": bool(self.scribbles)}
+        return tuple(kind for kind, present in given.items() if present)
 
     def with_regions(self, colors) -> Hints:
-        """These hints with the ranked-region colours replaced by ``colors`` (hex strings,
-        RGB triples in [0, 1] or None)."""
+        """These hints with the ranked-region colours replaced by ``colors`` (any colour
+        :func:`parse_color` reads, or None)."""
         regions = tuple(None if c is None else parse_color(c, f"regions[{i}]") for i, c in enumerate(colors))
-        return Hints(points=self.points, strokes=self.strokes, regions=regions)
+        return replace(self, regions=regions)
 
     def merged(self, other: Hints) -> Hints:
-        """Points and strokes of both (``other``'s painted last); ``other``'s region colours
-        where it gives one, ours elsewhere."""
+        """Points, strokes and scribbles of both (``other``'s painted last); ``other``'s region
+        colours where it gives one, ours elsewhere; ``other``'s tags and style when it gives them."""
         count = max(len(self.regions), len(other.regions))
         regions = tuple(
             other.regions[i] if i < len(other.regions) and other.regions[i] is not None
             else (self.regions[i] if i < len(self.regions) else None)
             for i in range(count)
         )
-        return Hints(points=self.points + other.points, strokes=self.strokes + other.strokes, regions=regions)
+        return Hints(points=self.points + other.points, strokes=self.strokes + other.strokes, regions=regions,
+                     tags=other.tags or self.tags, style=self.style if other.style is None else other.style,
+                     scribbles=self.scribbles + other.scribbles)
 
     def to_dict(self) -> dict:
-        """The JSON form (schema version 1)."""
+        """The JSON form (schema version 2)."""
         return {
             "version": HINTS_VERSION,
             "points": [{"x": p.x, "y": p.y, "color": format_color(p.color), "size": p.size} for p in self.points],
@@ -155,27 +188,36 @@ class Hints:
                 for s in self.strokes
             ],
             "regions": [None if c is None else format_color(c) for c in self.regions],
+            "tags": list(self.tags),
+            "style": self.style,
+            "scribbles": [{"points": [[x, y] for x, y in s.points], "width": s.width} for s in self.scribbles],
         }
 
     @classmethod
     def from_dict(cls, data, *, source: str = "hints") -> Hints:
-        """Validate the JSON form; errors name ``source`` and the field (``points[2].x``)."""
+        """Validate the JSON form (version 1 or 2); errors name ``source`` and the field
+        (``points[2].x``)."""
         if not isinstance(data, dict):
             raise HintFileError(f"{source}: must hold a JSON object, got {type(data).__name__}")
-        unknown = sorted(set(data) - {"version", "points", "strokes", "regions"})
-        if unknown:
-            raise HintFileError(f"{source}: unknown keys {unknown} (known: version, points, strokes, regions)")
         if "version" not in data:
-            raise HintFileError(f"{source}: missing 'version' (this tinct reads version {HINTS_VERSION})")
-        if data["version"] != HINTS_VERSION:
-            raise HintFileError(f"{source}: unsupported version {data['version']!r} (this tinct reads version "
-                                f"{HINTS_VERSION})")
+            raise HintFileError(f"{source}: missing 'version' (this tinct reads versions 1 and 2)")
+        version = data["version"]
+        if isinstance(version, bool) or version not in READS_VERSIONS:
+            raise HintFileError(f"{source}: unsupported version {version!r} (this tinct reads versions 1 and 2)")
+        known = V1_KEYS if version == 1 else V2_KEYS
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise HintFileError(f"{source}: unknown keys {unknown} for version {version} (known: {', '.join(known)})")
         points = tuple(_point(item, f"{source}: points[{i}]") for i, item in enumerate(_list(data, "points", source)))
         strokes = tuple(_stroke(item, f"{source}: strokes[{i}]")
                         for i, item in enumerate(_list(data, "strokes", source)))
         regions = tuple(None if item is None else parse_color(item, f"{source}: regions[{i}]")
                         for i, item in enumerate(_list(data, "regions", source)))
-        return cls(points=points, strokes=strokes, regions=regions)
+        tags = tuple(_tag(item, f"{source}: tags[{i}]") for i, item in enumerate(_list(data, "tags", source)))
+        scribbles = tuple(_scribble(item, f"{source}: scribbles[{i}]")
+                          for i, item in enumerate(_list(data, "scribbles", source)))
+        return cls(points=points, strokes=strokes, regions=regions, tags=tags,
+                   style=parse_style(data.get("style"), f"{source}: style"), scribbles=scribbles)
 
 
 def _list(data: dict, key: str, source: str) -> list:
@@ -216,18 +258,42 @@ def _point(item, where: str) -> Point:
                  size=_fraction(item.get("size", DEFAULT_POINT_SIZE), f"{where}.size"))
 
 
-def _stroke(item, where: str) -> Stroke:
-    item = _fields(item, where, {"points", "color"}, {"width"})
-    raw = item["points"]
+def _polyline(raw, where: str) -> tuple[tuple[float, float], ...]:
     if not isinstance(raw, list) or not raw:
-        raise HintFileError(f"{where}.points must be a non-empty list of [x, y], got {raw!r}")
+        raise HintFileError(f"{where} must be a non-empty list of [x, y], got {raw!r}")
     points = []
     for j, pair in enumerate(raw):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise HintFileError(f"{where}.points[{j}] must be [x, y], got {pair!r}")
-        points.append((_unit(pair[0], f"{where}.points[{j}][0]"), _unit(pair[1], f"{where}.points[{j}][1]")))
-    return Stroke(points=tuple(points), color=parse_color(item["color"], f"{where}.color"),
+            raise HintFileError(f"{where}[{j}] must be [x, y], got {pair!r}")
+        points.append((_unit(pair[0], f"{where}[{j}][0]"), _unit(pair[1], f"{where}[{j}][1]")))
+    return tuple(points)
+
+
+def _stroke(item, where: str) -> Stroke:
+    item = _fields(item, where, {"points", "color"}, {"width"})
+    return Stroke(points=_polyline(item["points"], f"{where}.points"), color=parse_color(item["color"], f"{where}.color"),
                   width=_fraction(item.get("width", DEFAULT_STROKE_WIDTH), f"{where}.width"))
+
+
+def _scribble(item, where: str) -> Scribble:
+    item = _fields(item, where, {"points"}, {"width"})
+    return Scribble(points=_polyline(item["points"], f"{where}.points"),
+                    width=_fraction(item.get("width", DEFAULT_STROKE_WIDTH), f"{where}.width"))
+
+
+def _tag(item, where: str) -> str:
+    if not isinstance(item, str) or not item.strip():
+        raise HintFileError(f"{where} must be a tag name such as 'hair_brown', got {item!r}")
+    return item.strip()
+
+
+def parse_style(value, where: str = "style") -> int | None:
+    """A style seed: a whole number >= 0 (or None: the model's default)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise HintFileError(f"{where} must be a whole number >= 0 (a style seed), got {value!r}")
+    return value
 
 
 # ----------------------------------------------------------------------------- files
@@ -250,7 +316,7 @@ def load_hints(path: str | os.PathLike) -> Hints:
 
 
 def save_hints(hints: Hints, path: str | os.PathLike) -> Path:
-    """Write ``hints`` as JSON (schema version 1); parent folders are created."""
+    """Write ``hints`` as JSON (schema version 2); parent folders are created."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
@@ -292,23 +358,41 @@ def hint_pixels(hints: Hints, height: int, width: int, *, box=None) -> list[tupl
         rows, cols = np.mgrid[r0:r1, c0:c1]
         shapes.append((rows.ravel(), cols.ravel(), point.color))
     for stroke in hints.strokes:
-        thickness = max(1, round(stroke.width * longer))
-        # a 1 px polyline through the pixels holding the points (pixel c holds x in [c, c + 1) / w),
-        # widened by a thickness x thickness disk; drawn on the stroke's bounding box only
-        xy = np.array([[min(int(x * box_w), box_w - 1), min(int(y * box_h), box_h - 1)] for x, y in stroke.points],
-                      np.int64)
-        margin = thickness
-        x0, y0 = max(0, int(xy[:, 0].min()) - margin), max(0, int(xy[:, 1].min()) - margin)
-        x1, y1 = min(box_w, int(xy[:, 0].max()) + margin + 1), min(box_h, int(xy[:, 1].max()) + margin + 1)
-        canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        local = (xy - [x0, y0]).astype(np.int32)
-        cv2.polylines(canvas, [local[:, None, :]], False, 1, thickness=1, lineType=cv2.LINE_8)
-        canvas[local[:, 1], local[:, 0]] = 1  # a stroke of one point is a dot
-        if thickness > 1:
-            canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (thickness, thickness)))
-        rows, cols = np.nonzero(canvas)
-        shapes.append((rows + y0 + top, cols + x0 + left, stroke.color))
+        rows, cols = _polyline_pixels(stroke.points, stroke.width, (top, left, box_h, box_w))
+        shapes.append((rows, cols, stroke.color))
     return shapes
+
+
+def _polyline_pixels(points, width: float, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Canvas pixels of a polyline through normalised ``points``, ``width`` a fraction of the
+    box's longer side, inside ``box = (top, left, h, w)``."""
+    top, left, box_h, box_w = box
+    thickness = max(1, round(width * max(box_h, box_w)))
+    # a 1 px polyline through the pixels holding the points (pixel c holds x in [c, c + 1) / w),
+    # widened by a thickness x thickness disk; drawn on the polyline's bounding box only
+    xy = np.array([[min(int(x * box_w), box_w - 1), min(int(y * box_h), box_h - 1)] for x, y in points], np.int64)
+    margin = thickness
+    x0, y0 = max(0, int(xy[:, 0].min()) - margin), max(0, int(xy[:, 1].min()) - margin)
+    x1, y1 = min(box_w, int(xy[:, 0].max()) + margin + 1), min(box_h, int(xy[:, 1].max()) + margin + 1)
+    canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    local = (xy - [x0, y0]).astype(np.int32)
+    cv2.polylines(canvas, [local[:, None, :]], False, 1, thickness=1, lineType=cv2.LINE_8)
+    canvas[local[:, 1], local[:, 0]] = 1  # a polyline of one point is a dot
+    if thickness > 1:
+        canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (thickness, thickness)))
+    rows, cols = np.nonzero(canvas)
+    return rows + y0 + top, cols + x0 + left
+
+
+def scribble_mask(hints: Hints, height: int, width: int, *, box=None) -> np.ndarray:
+    """The scribbles on a ``height x width`` canvas: bool ``(H, W)`` (see :func:`hint_pixels`
+    for ``box``)."""
+    box = _box(height, width, box)
+    mask = np.zeros((height, width), bool)
+    for scribble in hints.scribbles:
+        rows, cols = _polyline_pixels(scribble.points, scribble.width, box)
+        mask[rows, cols] = True
+    return mask
 
 
 def render_hints(hints: Hints, height: int, width: int, *, box=None) -> tuple[torch.Tensor, torch.Tensor]:

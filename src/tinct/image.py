@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from tinct.color import over_white
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
 # Pillow refuses images above ~179 MP as "decompression bombs". Line art scans of
@@ -97,8 +99,7 @@ def _to_float_array(image: Image.Image, path: Path) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise ImageError(f"{path}: unexpected pixel layout {array.shape}")
     if array.shape[2] == 4:
-        alpha = array[..., 3:4]
-        array = array[..., :3] * alpha + (1.0 - alpha)
+        array = over_white(array)
     return np.ascontiguousarray(array)
 
 
@@ -113,6 +114,42 @@ def load_image(path: str | os.PathLike) -> torch.Tensor:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ImageError(f"{path}: empty image")
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def as_image(image, what: str = "image") -> torch.Tensor:
+    """A path, PIL image, numpy array or tensor -> float32 ``(1|3, H, W)`` in [0, 1] (CPU).
+
+    Paths go through :func:`load_image`; uint8 arrays are scaled (RGBA composited on white);
+    float arrays and tensors must already lie in [0, 1]. Errors name ``what``.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image)
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGBA"))
+    if isinstance(image, np.ndarray):
+        if image.dtype == np.uint8:
+            image = over_white(image) if image.ndim == 3 and image.shape[2] == 4 else image.astype(np.float32) / 255.0
+        tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
+        if tensor.ndim == 3 and tensor.shape[2] in (1, 3):
+            tensor = tensor.permute(2, 0, 1)
+    elif isinstance(image, torch.Tensor):
+        tensor = image.detach().cpu()
+        tensor = tensor.float() / 255.0 if tensor.dtype == torch.uint8 else tensor.float()
+    else:
+        raise TypeError(f"{what} must be a path, PIL image, numpy array or tensor, got {type(image).__name__}")
+    if tensor.ndim == 2:
+        tensor = tensor[None]
+    if tensor.ndim == 4 and tensor.shape[0] == 1:
+        tensor = tensor[0]
+    if tensor.ndim != 3 or tensor.shape[0] not in (1, 3):
+        raise ValueError(f"{what} must be (1|3, H, W), (H, W) or (H, W, 3), got {tuple(image.shape)}")
+    if tensor.shape[1] < 1 or tensor.shape[2] < 1:
+        raise ValueError(f"{what} is empty: {tuple(tensor.shape)}")
+    if tensor.shape[1] * tensor.shape[2] > MAX_PIXELS:
+        raise ValueError(f"{what} too large: {tensor.shape[2]} x {tensor.shape[1]} px (at most {MAX_PIXELS} px)")
+    if not torch.isfinite(tensor).all() or tensor.min() < 0 or tensor.max() > 1:
+        raise ValueError(f"{what} values must be finite and in [0, 1]")
+    return tensor.contiguous()
 
 
 def load_sketch(path: str | os.PathLike) -> torch.Tensor:

@@ -395,6 +395,21 @@ def skeleton(labels) -> np.ndarray:
     return edges
 
 
+def region_skeleton(sketch):
+    """CWR's skeleton map from tinct's regions: 1 on the boundaries of the trapped-ball
+    regions of the sketch (lines assigned to regions), 0 elsewhere.
+
+    sketch: (B, 1, H, W) tensor in [0, 1] (1 = paper). Returns (B, 1, H, W) float in {0, 1}
+    on the sketch's device and in its dtype. Not differentiable (numpy/OpenCV on the CPU).
+    """
+    import torch
+
+    if not isinstance(sketch, torch.Tensor) or sketch.ndim != 4 or sketch.shape[1] != 1:
+        raise ValueError(f"sketch must be a (B, 1, H, W) tensor, got {getattr(sketch, 'shape', type(sketch))}")
+    labels = trapped_ball(sketch.detach().float().cpu().numpy())  # (B, H, W)
+    return torch.from_numpy(skeleton(labels)).to(device=sketch.device, dtype=sketch.dtype)[:, None]
+
+
 @dataclass(frozen=True)
 class RegionStats:
     """Per-label statistics of a label map; arrays are indexed by label (row 0 = label 0).

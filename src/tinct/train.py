@@ -1,22 +1,23 @@
-"""Training: one Lightning GAN module for every method, dataclass configs, ``fit()``.
+"""Training: one Lightning module for every method, dataclass configs, ``fit()``.
 
-A method (``tinct.methods``) is an ``nn.Module`` that provides
+A method (:class:`tinct.methods.base.Method`) declares its optimisation steps
+(``training_steps()``: a list of :class:`~tinct.methods.base.Step`) and the batch keys it
+needs (``batch_keys``). :class:`MethodModule` runs the steps that are active at the current
+point of training, in order, on every batch, with manual optimisation: one Adam optimiser
+per step, toggled, ``manual_backward``; what a step passes on (the generator's fake image)
+goes to the next in a ``carry`` dict, never into the batch. G then D, a first phase then a
+second, or one add-on optimiser over a frozen backbone are all just lists of steps.
+Learning rates stay constant for the first half of training and decay linearly to zero over
+the second half (pix2pix / GuidingPainter's schedule), per batch rather than per epoch so
+that short runs (one or two epochs on a CPU) follow the same curve.
 
-- ``generator_step(batch, *, progress, generator)`` -> ``(loss, logs, fake)``,
-- ``discriminator_step(batch, fake)`` -> ``(loss, logs)``,
-- ``generator_parameters()`` / ``discriminator_parameters()``,
-- ``policy(batch, max_hints=, generator=)`` and ``evaluate_colorize(batch, colors, mask)``
-  (for the sample grid and ``tinct evaluate``), or, for a method without hints,
-  ``sample_columns(batch, generator=)`` (its own sample-grid columns), ``save_pretrained(folder)``.
-
-The discriminator's Adam uses the method config's ``lr_d`` when it has one, else ``lr``.
-
-:class:`GANModule` runs them with manual optimisation: the generator step (which also
-produces the fake image), then the discriminator step on that fake, each with its own
-Adam optimiser, ``manual_backward`` and toggled optimisers. Learning rates stay constant
-for the first half of training and decay linearly to zero over the second half
-(pix2pix / GuidingPainter's schedule), per batch rather than per epoch so that short runs
-(one or two epochs on a CPU) follow the same curve.
+Scaling out: with several processes (``--devices N --strategy ddp``, GPUs or CPU/gloo) each
+step's backward runs without DDP's own gradient hooks (``no_sync``), and the step's
+gradients are then averaged over the processes by one all-reduce. DDP's reducer expects every
+parameter of the model in every backward, which a G step (D untouched) or a D step (G
+untouched) never gives; averaging per step works for any list of steps and needs no
+``find_unused_parameters``. (Lightning's manual-optimisation GAN examples sidestep this the
+same way: the gradients of one optimiser are synchronised at that optimiser's step.)
 
 Configs are dataclasses; a YAML file overrides them (``train:`` and ``model:`` sections),
 and an unknown key is an error. The same code runs on one CPU or many GPUs with DDP
@@ -47,7 +48,7 @@ class TrainConfig:
     size: int = 128
     batch_size: int = 16
     epochs: int = 10
-    max_steps: int = -1  # stop after this many optimiser steps, two per batch (G, D); -1: run all epochs
+    max_steps: int = -1  # stop after this many optimiser steps (one per declared step and batch: two for G, D); -1: all epochs
     limit: int | None = None  # use only the first N training images
     augment: bool = True  # joint random flip and crop
     num_workers: int = 0
@@ -126,8 +127,14 @@ def linear_decay(total: int, start_fraction: float):
     return factor
 
 
-class GANModule(L.LightningModule):
-    """The Lightning wrapper around a method: manual optimisation, G step then D step."""
+def _concurrent_steps(steps) -> int:
+    """The most steps active at once over training (2 for G/D; 1 for an add-on optimiser)."""
+    bounds = sorted({start for step in steps for start in step.active if start < 1.0} | {0.0})
+    return max(1, max(sum(step.is_active(point) for step in steps) for point in bounds))
+
+
+class MethodModule(L.LightningModule):
+    """The Lightning wrapper around a method: manual optimisation of its declared steps."""
 
     def __init__(self, method: torch.nn.Module, config: TrainConfig):
         super().__init__()
@@ -136,23 +143,27 @@ class GANModule(L.LightningModule):
         self.automatic_optimization = False
         self.total_batches = 1  # set in configure_optimizers
         self.start_step = 0  # set when training starts: after a resume, the restored step
+        self.batches_done = 0  # batches trained so far (restored on resume): the schedule's clock
+        self._steps: list = []
 
     def configure_optimizers(self):
-        model_config = self.method.config
-        betas = tuple(model_config.betas)
-        opt_g = torch.optim.Adam(self.method.generator_parameters(), lr=model_config.lr, betas=betas)
-        lr_d = getattr(model_config, "lr_d", None)  # a method may give D its own learning rate (SCFT)
-        opt_d = torch.optim.Adam(self.method.discriminator_parameters(), lr=model_config.lr if lr_d is None else lr_d,
-                                 betas=betas)
+        self._steps = self.method.training_steps()
+        optimizers = [torch.optim.Adam(step.parameters, lr=step.lr, betas=tuple(step.betas)) for step in self._steps]
         trainer = self.trainer
         trainer.estimated_stepping_batches  # sets up the training loader, so num_training_batches is known
         batches = int(trainer.num_training_batches) * max(1, trainer.max_epochs or 1)
-        if trainer.max_steps > 0:  # Lightning's steps are optimiser steps: two per batch here
-            batches = min(batches, trainer.max_steps // 2)
+        if trainer.max_steps > 0:  # Lightning's steps are optimiser steps: one per active step and batch
+            batches = min(batches, trainer.max_steps // _concurrent_steps(self._steps))
         self.total_batches = max(1, batches)  # the schedule's length: LR decay and the method's progress
         decay = linear_decay(self.total_batches, self.config.decay_start)
-        schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
-        return [opt_g, opt_d], schedulers
+        return optimizers, [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in optimizers]
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["tinct_batches_done"] = self.batches_done
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # checkpoints of earlier versions count only optimiser steps (two per batch, G and D)
+        self.batches_done = checkpoint.get("tinct_batches_done", checkpoint.get("global_step", 0) // 2)
 
     def _step_generator(self) -> torch.Generator:
         seed = (self.config.seed * 1_000_003 + self.global_step * 7919 + self.global_rank) % (2**63)
@@ -161,67 +172,107 @@ class GANModule(L.LightningModule):
     def on_train_start(self) -> None:
         self.start_step = self.global_step
 
+    def _no_sync(self):
+        """DDP's own gradient hooks off for one step's backward (see the module docstring)."""
+        from contextlib import nullcontext
+
+        from lightning.pytorch.strategies import ParallelStrategy
+
+        strategy = self.trainer.strategy
+        return strategy.block_backward_sync() if isinstance(strategy, ParallelStrategy) else nullcontext()
+
+    def _average_gradients(self, parameters: list[torch.nn.Parameter]) -> None:
+        """Average one step's gradients over the processes (one all-reduce); a parameter that
+        got no gradient in any process keeps none, so Adam skips it as it would on one."""
+        world = self.trainer.world_size
+        if world < 2 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+            return
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+        present = torch.tensor([float(p.grad is not None) for p in parameters], device=self.device)
+        flat = torch.cat([g.reshape(-1) for g in grads] + [present])
+        torch.distributed.all_reduce(flat)
+        flat[: -len(parameters)] /= world
+        offset = 0
+        for parameter, grad, seen in zip(parameters, grads, flat[-len(parameters):]):
+            values = flat[offset : offset + grad.numel()].view_as(grad)
+            offset += grad.numel()
+            parameter.grad = values.clone() if seen > 0 else None
+
     def training_step(self, batch: dict, batch_index: int) -> None:
-        opt_g, opt_d = self.optimizers()
-        progress = min(1.0, (self.global_step // 2) / self.total_batches)  # two optimiser steps per batch
-
-        self.toggle_optimizer(opt_g)
-        loss_g, logs_g, fake = self.method.generator_step(batch, progress=progress, generator=self._step_generator())
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(loss_g)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-
-        self.toggle_optimizer(opt_d)
-        loss_d, logs_d = self.method.discriminator_step(batch, fake.detach())
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(loss_d)
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
-
-        for scheduler in self.lr_schedulers():  # per batch (see linear_decay)
+        optimizers = self.optimizers()
+        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+        progress = min(1.0, self.batches_done / self.total_batches)
+        generator = self._step_generator()  # one per batch: every step draws from it in turn
+        carry: dict = {}
+        logs: dict = {}
+        for step, optimizer in zip(self._steps, optimizers):
+            if not step.is_active(progress):
+                continue
+            self.toggle_optimizer(optimizer)
+            with self._no_sync():
+                loss, step_logs, passed_on = step.run(batch, carry, progress=progress, generator=generator)
+                optimizer.zero_grad(set_to_none=True)
+                self.manual_backward(loss)
+            self._average_gradients(step.parameters)
+            optimizer.step()
+            self.untoggle_optimizer(optimizer)
+            carry = {**carry, **passed_on}
+            logs.update(step_logs)
+        self.batches_done += 1
+        schedulers = self.lr_schedulers()
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:  # per batch (linear_decay)
             scheduler.step()
-        logs = {**logs_g, **logs_d, "lr": opt_g.param_groups[0]["lr"]}
+        logs["lr"] = optimizers[0].param_groups[0]["lr"]
         self.log_dict({k: float(v) for k, v in logs.items()}, prog_bar=True, on_step=True, on_epoch=True,
                       batch_size=batch["color"].shape[0], sync_dist=False)
 
 
-def _images_only(sample: dict) -> dict:
-    """What the methods train on: the colour image and its sketch."""
-    return {key: sample[key] for key in ("color", "sketch")}
+def _keep(keys: tuple[str, ...]):
+    """A transform keeping the batch keys a method trains on; a missing key is an error
+    naming what the data gives."""
+
+    def keep(sample: dict) -> dict:
+        missing = [key for key in keys if key not in sample]
+        if missing:
+            raise ValueError(f"the training data gives {', '.join(sorted(sample))}, but the method needs "
+                             f"{', '.join(missing)} too")
+        return {key: sample[key] for key in keys}
+
+    return keep
 
 
-def _datasets(config: TrainConfig):
+def _datasets(config: TrainConfig, batch_keys: tuple[str, ...]):
     import copy
 
     from tinct.data.augment import joint_flip_crop
     from tinct.data.folder import FolderDataset
     from tinct.data.openmoji import OpenMojiDataset
 
+    keep = _keep(batch_keys)
+
     def augment(sample: dict) -> dict:
-        sample = _images_only(sample)
+        sample = keep(sample)
         return joint_flip_crop(sample, size=config.size) if config.augment else sample
 
     if config.data == "openmoji":
         train = OpenMojiDataset("train", size=config.size, sketch=config.sketch, transform=augment, limit=config.limit)
-        val = OpenMojiDataset("val", size=config.size, sketch=config.sketch, limit=config.samples,
-                              transform=_images_only)
+        val = OpenMojiDataset("val", size=config.size, sketch=config.sketch, limit=config.samples, transform=keep)
         return train, val
     train = FolderDataset(config.data, size=config.size, transform=augment)
     if config.limit is not None:
         train.files = train.files[: config.limit]
     val = copy.copy(train)  # the folder is scanned once; the samples are its first images, unaugmented
-    val.files, val.transform = train.files[: config.samples], _images_only
+    val.files, val.transform = train.files[: config.samples], keep
     return train, val
 
 
 class DataModule(L.LightningDataModule):
     """Training images (shuffled, seeded) and a few fixed validation images for samples."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, config: TrainConfig, batch_keys: tuple[str, ...] = ("sketch", "color")):
         super().__init__()
         self.config = config
-        self.train, self.val = _datasets(config)
+        self.train, self.val = _datasets(config, batch_keys)
 
     def train_dataloader(self):
         return torch.utils.data.DataLoader(
@@ -244,7 +295,7 @@ class SamplesAndExport(L.Callback):
         self.sample_batch = sample_batch
         self.out = Path(config.out)
 
-    def _export(self, trainer, module: GANModule) -> None:
+    def _export(self, trainer, module: MethodModule) -> None:
         if trainer.is_global_zero:
             module.method.save_pretrained(self.out / "model")
             (self.out / "model" / "train_config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2))
@@ -256,27 +307,20 @@ class SamplesAndExport(L.Callback):
     def on_train_epoch_end(self, trainer, module) -> None:
         if not trainer.is_global_zero:
             return
+        from tinct.evaluate import sample_columns
         from tinct.image import save_image
+        from tinct.visual import sample_grid
 
         method = module.method
         was_training = method.training
         method.eval()
         batch = {k: v.to(module.device) for k, v in self.sample_batch.items()}
-        columns = [batch["sketch"].expand(-1, 3, -1, -1)]
         generator = torch.Generator(device=module.device).manual_seed(self.config.seed)
         with torch.no_grad():
-            if hasattr(method, "sample_columns"):  # a method without hints (SCFT: references) shows its own
-                columns += [column.clamp(0, 1) for column in method.sample_columns(batch, generator=generator)]
-            else:
-                hints = method.policy(batch, max_hints=max(self.config.sample_hints), generator=generator)
-                for count in self.config.sample_hints:
-                    columns.append(method.evaluate_colorize(batch, *hints(count)).clamp(0, 1))
-        columns.append(batch["color"])
+            shown = sample_columns(method, batch, generator=generator, hint_counts=self.config.sample_hints)
+        columns = [batch["sketch"].expand(-1, 3, -1, -1), *(column.clamp(0, 1) for column in shown), batch["color"]]
         method.train(was_training)
-        grid = torch.stack(columns, dim=1).cpu()  # (B, columns, 3, H, W)
-        rows, cols, _, height, width = grid.shape
-        image = grid.permute(2, 0, 3, 1, 4).reshape(3, rows * height, cols * width)
-        save_image(image, self.out / "samples" / f"epoch_{trainer.current_epoch:03d}.png")
+        save_image(sample_grid(columns), self.out / "samples" / f"epoch_{trainer.current_epoch:03d}.png")
 
     def on_train_end(self, trainer, module) -> None:
         self._export(trainer, module)
@@ -293,10 +337,11 @@ def build_method(name: str, overrides: dict | None = None):
 
 
 def fit(method_name: str, config: TrainConfig, model_overrides: dict | None = None, *, resume: str | None = None,
-        fast_dev_run: bool = False) -> Path:
+        fast_dev_run: bool = False, callbacks: tuple = ()) -> Path:
     """Train ``method_name``; returns the exported model folder (``config.out/model``).
 
-    ``resume``: a Lightning checkpoint path, or ``"auto"`` for ``out/checkpoints/last.ckpt``.
+    ``resume``: a Lightning checkpoint path, or ``"auto"`` for ``out/checkpoints/last.ckpt``;
+    ``callbacks``: more Lightning callbacks (progress probes, early stopping, ...).
     """
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -311,7 +356,7 @@ def fit(method_name: str, config: TrainConfig, model_overrides: dict | None = No
             raise FileNotFoundError(f"--init: no {weights}")
         method.load_state_dict(load_file(weights))
         log.info("starting from the weights in %s", weights)
-    data = DataModule(config)
+    data = DataModule(config, tuple(method.batch_keys))
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = None
@@ -335,18 +380,18 @@ def fit(method_name: str, config: TrainConfig, model_overrides: dict | None = No
     trainer = L.Trainer(
         accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
         precision=config.precision, max_epochs=config.epochs, max_steps=config.max_steps,
-        deterministic=True, logger=loggers, callbacks=[checkpoint, SamplesAndExport(config, data.sample_batch())],
+        deterministic=True, logger=loggers, callbacks=[checkpoint, SamplesAndExport(config, data.sample_batch()), *callbacks],
         fast_dev_run=fast_dev_run, log_every_n_steps=10, enable_progress_bar=True, default_root_dir=out,
     )
     started = time.time()
-    module = GANModule(method, config)
+    module = MethodModule(method, config)
     trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    # Lightning counts optimiser steps: with manual optimisation, two per batch (G and D)
+    # Lightning counts optimiser steps: with manual optimisation, one per active step and batch
     log.info("trained %s to %d optimiser steps in %.0f s", method_name, trainer.global_step, time.time() - started)
     if trainer.is_global_zero:
         (out / "model").mkdir(parents=True, exist_ok=True)
         (out / "model" / "train_summary.json").write_text(json.dumps(
-            {"optimizer_steps": trainer.global_step, "batches": trainer.global_step // 2,
+            {"optimizer_steps": trainer.global_step, "batches": module.batches_done,
              "epochs": trainer.current_epoch, "resumed_from_step": module.start_step,
              "seconds": round(time.time() - started, 1)}, indent=2))
     return out / "model"

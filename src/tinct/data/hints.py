@@ -17,7 +17,7 @@ GuidingPainter hint for hard segments, and the colours of a flat-fill baseline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -268,3 +268,46 @@ def region_hints(
     colors = means.gather(1, labels[..., None].expand(-1, -1, 3)) * hinted[..., None]  # (B, HW, 3)
     colors = colors.transpose(1, 2).reshape(batch, 3, height, width)
     return colors, hinted.reshape(batch, 1, height, width).to(target.dtype)
+
+
+HintPolicy = Callable[[int], tuple[torch.Tensor, torch.Tensor]]  # k -> (colors, mask) of the first k hints
+
+
+def random_points(
+    target: torch.Tensor, *, max_hints: int, generator: torch.Generator | None = None, patch_size: int = 3
+) -> HintPolicy:
+    """Point hints at random positions, drawn once so that k hints are the first k of k + 1.
+
+    Positions follow RTUG's evaluation: centres ~ N(image centre, extent / 4), clipped to the
+    image. target: (B, 3, H, W) in [0, 1]. Returns a policy ``k -> (colors, mask)``.
+    """
+    batch = target.shape[0]
+    points = (0.5 + 0.25 * torch.randn(batch, max_hints, 2, generator=generator)).clamp(0, 1 - 1e-6)
+    size = min(patch_size, *target.shape[-2:])
+
+    def hints(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= count <= max_hints:
+            raise ValueError(f"hint count must be in [0, {max_hints}], got {count}")
+        return point_hints_at(target, points[:, :count], patch_size=size)
+
+    return hints
+
+
+def largest_regions(target: torch.Tensor, regions: torch.Tensor, *, max_hints: int) -> HintPolicy:
+    """Whole-region hints with true mean colours, largest regions first.
+
+    target: (B, 3, H, W); regions: (B, H, W) labels (0 = lines, never hinted).
+    """
+    batch = regions.shape[0]
+    areas = torch.stack([torch.bincount(r.flatten().long(), minlength=int(regions.max()) + 1) for r in regions])
+    areas[:, 0] = 0
+    order = areas.argsort(dim=1, descending=True)[:, :max_hints]  # (B, max_hints)
+    order = torch.where(areas.gather(1, order) > 0, order, torch.full_like(order, -1))
+
+    def hints(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= count <= max_hints:
+            raise ValueError(f"hint count must be in [0, {max_hints}], got {count}")
+        ids = order[:, :count] if count else order.new_full((batch, 0), -1)
+        return region_hints(target, regions.long(), ids)
+
+    return hints

@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tinct.color import over_white
+
 ATTRIBUTION = (
     "All emojis designed by OpenMoji – the open-source emoji and icon project. "
     "License: CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/)."
@@ -166,9 +168,7 @@ def _render_rgba(svg: str, size: int, *, crisp: bool = False) -> np.ndarray:
 
 
 def _on_white(rgba: np.ndarray) -> np.ndarray:
-    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    rgb = rgba[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-    return np.round(rgb).astype(np.uint8)
+    return over_white(rgba, dtype=np.uint8)
 
 
 def min_region_area(size: int) -> int:

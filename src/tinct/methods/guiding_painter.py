@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from tinct.color import from_signed, to_signed
 from tinct.data.hints import geometric_count
@@ -42,8 +41,8 @@ from tinct.losses import (
     smoothness_loss,
     total_variance_loss,
 )
+from tinct.methods.base import GANMethod, Guidance, Inputs
 from tinct.methods.checks import check_batch, check_hints, check_sketch
-from tinct.methods.base import GANMethod
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
 
 # ----------------------------------------------------------------------------- segments and hints
@@ -228,6 +227,8 @@ class GuidingPainter(GANMethod):
 
     name = "guiding_painter"
     config_class = Config
+    guidance = Guidance(regions=True, points=True)
+    protocol = "hints"
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__()
@@ -281,10 +282,6 @@ class GuidingPainter(GANMethod):
         inputs = torch.cat([to_signed(sketch), signed_hints, hint_mask, segments], dim=1)  # (B, 5 + N_c, H, W)
         return from_signed(torch.tanh(self.colorizer(inputs)))
 
-    def generator_parameters(self) -> list[nn.Parameter]:
-        """Parameters of f and g (one Adam optimizer)."""
-        return [*self.segmenter.parameters(), *self.colorizer.parameters()]
-
     # -- training
 
     def temperature(self, progress: float) -> float:
@@ -302,16 +299,17 @@ class GuidingPainter(GANMethod):
 
     def generator_step(
         self, batch: dict, *, progress: float, generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+    ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
         """One generator loss.
 
         batch: ``"sketch"`` (B, 1, H, W) and ``"color"`` (B, 3, H, W), both in [0, 1].
         progress: fraction of training done, for τ. generator: seeds N_h and the Gumbel noise
         (it may live on the CPU while the batch is on a GPU).
 
-        Returns ``(loss, logs, fake)``: the weighted total; the unweighted terms ``rec`` (L1
-        in [-1, 1]), ``adv``, ``tv``, ``smooth`` (and ``prior`` while it is on), plus ``loss_g`` and ``tau`` as floats; and the
-        generated image (B, 3, H, W) in [0, 1], NOT detached (``discriminator_step`` detaches).
+        Returns ``(loss, logs, carry)``: the weighted total; the unweighted terms ``rec`` (L1
+        in [-1, 1]), ``adv``, ``tv``, ``smooth`` (and ``prior`` while it is on), plus ``loss_g``
+        and ``tau`` as floats; ``{"fake": (B, 3, H, W) in [0, 1], NOT detached, "real": the
+        target}`` for :meth:`discriminator_step`.
         """
         sketch, target = check_batch(batch)
         config = self.config
@@ -342,8 +340,7 @@ class GuidingPainter(GANMethod):
             loss = loss + prior_weight * prior
             logs["prior"] = float(prior.detach())
         logs["loss_g"] = float(loss.detach())
-        return loss, logs, fake
-
+        return loss, logs, {"fake": fake, "real": target}
 
     # -- inference
 
@@ -376,13 +373,26 @@ class GuidingPainter(GANMethod):
         return self(sketch, hint_colors, hint_mask, segments)
 
     @torch.no_grad()
-    def policy(self, batch: dict, *, max_hints: int, generator: torch.Generator | None = None):
-        """The paper's evaluation protocol for :mod:`tinct.evaluate`: ``hints(k)`` fills the
-        first k ranked segments with their mean ground-truth colour from ``batch["color"]``.
-        ``generator`` is unused (the ranking is deterministic). The ranking is kept in
-        ``batch["guide_segments"]`` so that :meth:`evaluate_colorize` need not recompute it."""
+    def prepare(self, sketch: torch.Tensor) -> dict:
+        """The ranking f gives the sketch: ``{"segments": (B, N_c, S, S)}`` one-hot."""
+        return {"segments": self.rank_regions(sketch)}
+
+    @torch.no_grad()
+    def paint(self, inputs: Inputs) -> torch.Tensor:
+        """g on the sketch with the given hints (filled ranked regions, points) and the
+        prepared ranking as its segment input. Returns (B, 3, S, S) in [0, 1]."""
+        segments = inputs.prepared.get("segments")
+        if segments is None:
+            segments = self.rank_regions(inputs.sketch)
+        return self(inputs.sketch, *inputs.hints_or_none(), segments)
+
+    def hint_policy(self, batch: dict, prepared: dict, *, max_hints: int,
+                    generator: torch.Generator | None = None):
+        """The paper's evaluation protocol: ``hints(k)`` fills the first k ranked segments
+        (``prepared["segments"]``) with their mean ground-truth colour from ``batch["color"]``.
+        ``generator`` is unused (the ranking is deterministic)."""
         sketch, target = check_batch(batch)
-        segments = batch["guide_segments"] = self.rank_regions(sketch)
+        segments = prepared["segments"]
 
         def hints(count: int) -> tuple[torch.Tensor, torch.Tensor]:
             if not 0 <= count <= max_hints:
@@ -391,11 +401,3 @@ class GuidingPainter(GANMethod):
             return segment_hints(segments, target, num_hints)
 
         return hints
-
-    @torch.no_grad()
-    def evaluate_colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
-        """For :mod:`tinct.evaluate`: paint ``batch["sketch"]`` from given hints, with the
-        model's own ranking as the segment input. Returns (B, 3, H, W) in [0, 1]."""
-        sketch, _ = check_batch(batch)
-        segments = batch.get("guide_segments")
-        return self(sketch, hint_colors, hint_mask, segments if segments is not None else self.rank_regions(sketch))

@@ -17,14 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
-from tinct.baselines import random_points
 from tinct.color import from_signed, to_signed
-from tinct.data.hints import sample_point_hints
+from tinct.data.hints import random_points, sample_point_hints
 from tinct.losses import l1_loss, lsgan_generator_loss
+from tinct.methods.base import GANMethod, Guidance, Inputs, cpu_generator
 from tinct.methods.checks import check_batch, check_hints
-from tinct.methods.base import GANMethod, cpu_generator
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
 
 
@@ -58,6 +56,8 @@ class PointHints(GANMethod):
 
     name = "point_hints"
     config_class = Config
+    guidance = Guidance(points=True)
+    protocol = "hints"
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__()
@@ -77,22 +77,18 @@ class PointHints(GANMethod):
         inputs = torch.cat([to_signed(sketch), signed_hints, hint_mask], dim=1)  # (B, 5, H, W)
         return from_signed(torch.tanh(self.colorizer(inputs)))
 
-    def generator_parameters(self) -> list[nn.Parameter]:
-        return list(self.colorizer.parameters())
-
-
     # -- training
 
     def generator_step(
         self, batch: dict, *, progress: float, generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+    ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
         """One generator loss with fresh random point hints.
 
         batch: ``"sketch"`` (B, 1, H, W) and ``"color"`` (B, 3, H, W) in [0, 1]. ``progress``
         is accepted for the shared training loop and unused (no schedule); ``generator`` may
         live on any device. Returns
-        ``(loss, logs, fake)``: logs ``loss_g`` and the unweighted ``rec`` (L1 in [-1, 1]) and
-        ``adv``; fake (B, 3, H, W) in [0, 1], not detached.
+        ``(loss, logs, carry)``: logs ``loss_g`` and the unweighted ``rec`` (L1 in [-1, 1]) and
+        ``adv``; ``{"fake": (B, 3, H, W) in [0, 1], not detached, "real": the target}``.
         """
         sketch, target = check_batch(batch)
         if not 0.0 <= progress <= 1.0:
@@ -105,8 +101,7 @@ class PointHints(GANMethod):
         adv = lsgan_generator_loss(self.discriminator(torch.cat([to_signed(sketch), signed_fake], dim=1)))
         loss = config.weight_rec * rec + config.weight_adv * adv
         logs = {"loss_g": float(loss.detach()), "rec": float(rec.detach()), "adv": float(adv.detach())}
-        return loss, logs, fake
-
+        return loss, logs, {"fake": fake, "real": target}
 
     # -- inference
 
@@ -127,14 +122,14 @@ class PointHints(GANMethod):
             hint_mask = sketch.new_zeros(batch, 1, height, width)
         return self(sketch, hint_colors, hint_mask)
 
-    def policy(self, batch: dict, *, max_hints: int, generator: torch.Generator | None = None):
-        """For :mod:`tinct.evaluate`: random points, RTUG's evaluation placement
-        (:func:`tinct.baselines.random_points`); ``hints(k)`` gives the first k of them."""
+    @torch.no_grad()
+    def paint(self, inputs: Inputs) -> torch.Tensor:
+        """The sketch painted from its point hints (none: an unhinted colorization)."""
+        return self(inputs.sketch, *inputs.hints_or_none())
+
+    def hint_policy(self, batch: dict, prepared: dict, *, max_hints: int,
+                    generator: torch.Generator | None = None):
+        """Random points, RTUG's evaluation placement (:func:`tinct.data.hints.random_points`);
+        ``hints(k)`` gives the first k of them."""
         _, target = check_batch(batch)
         return random_points(target, max_hints=max_hints, generator=cpu_generator(generator))
-
-    @torch.no_grad()
-    def evaluate_colorize(self, batch: dict, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
-        """For :mod:`tinct.evaluate`: paint ``batch["sketch"]`` from the given hints."""
-        sketch, _ = check_batch(batch)
-        return self(sketch, hint_colors, hint_mask)

@@ -74,10 +74,11 @@ from torch import nn
 from tinct.color import from_signed, to_signed
 from tinct.data.reference import correspondence_indices, make_reference
 from tinct.losses import l1_loss
-from tinct.methods.base import GANMethod, cpu_generator
+from tinct.methods.base import GANMethod, Guidance, Inputs, cpu_generator
 from tinct.methods.checks import check_batch, check_sketch
 from tinct.nn import NLayerDiscriminator, pix2pix_init_
 from tinct.nn.unet import DoubleConv, pad_replicate, upsample_bilinear
+from tinct.regions import region_skeleton
 
 log = logging.getLogger(__name__)
 
@@ -154,35 +155,6 @@ def similarity_triplet_loss(
     return hinge.sum() / valid.sum().clamp_min(1)
 
 
-def attention_near_truth(
-    attention: torch.Tensor, index: torch.Tensor, valid: torch.Tensor, grid: tuple[int, int], *, radius: int = 1
-) -> torch.Tensor:
-    """How well the attention finds the true correspondence: for every reference cell j with
-    a known source, the attention mass that sketch cell ``index[b, j]`` puts on reference
-    cells within ``radius`` cells of j (Chebyshev distance), averaged over the valid j.
-
-    attention: (B, N, M) rows = sketch cells, columns = reference cells, both row-major on
-    the same ``grid`` (h, w) with N = M = h w; index: (B, M) long, the sketch cell of each
-    reference cell (:func:`tinct.data.reference.correspondence_indices`); valid: (B, M) bool.
-    Returns (B,): in [0, 1], NaN for an image without a valid cell. Uniform attention scores
-    about (2 radius + 1)^2 / (h w).
-    """
-    batch, queries, keys = attention.shape
-    rows, cols = grid
-    if queries != keys or keys != rows * cols:
-        raise ValueError(f"attention must be (B, h w, h w) for grid {grid}, got {tuple(attention.shape)}")
-    if index.shape != (batch, keys) or valid.shape != (batch, keys):
-        raise ValueError(f"index and valid must be (B, M) = {(batch, keys)}, got {tuple(index.shape)}, "
-                         f"{tuple(valid.shape)}")
-    y = torch.arange(keys, device=attention.device) // cols
-    x = torch.arange(keys, device=attention.device) % cols
-    near = ((y[:, None] - y[None]).abs() <= radius) & ((x[:, None] - x[None]).abs() <= radius)  # (M, M)
-    chosen = attention.gather(1, index[..., None].expand(-1, -1, keys))  # (B, M, M): row j = sketch cell index[j]
-    mass = (chosen * near).sum(dim=-1)  # (B, M)
-    valid = valid.to(mass.dtype)
-    return (mass * valid).sum(dim=1) / valid.sum(dim=1)  # 0/0 = NaN when nothing is valid
-
-
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, C, C) Gram matrix normalised by C·H·W."""
     batch, channels, height, width = features.shape
@@ -201,49 +173,6 @@ def perceptual_and_style_losses(
     perceptual = sum((a - b).abs().mean() for a, b in zip(features_fake, features_real))
     style = sum((gram_matrix(a) - gram_matrix(b)).abs().mean() for a, b in zip(features_fake, features_real))
     return perceptual, style
-
-
-def region_skeleton(sketch: torch.Tensor) -> torch.Tensor:
-    """CWR's skeleton map from tinct's regions: 1 on the boundaries of the trapped-ball
-    regions of the sketch (lines assigned to regions), 0 elsewhere.
-
-    sketch: (B, 1, H, W) in [0, 1] (1 = paper). Returns (B, 1, H, W) float in {0, 1} on the
-    sketch's device. Not differentiable (computed with numpy/OpenCV on the CPU).
-    """
-    from tinct.regions import skeleton, trapped_ball
-
-    check_sketch(sketch)
-    labels = trapped_ball(sketch.detach().float().cpu().numpy())  # (B, H, W)
-    return torch.from_numpy(skeleton(labels)).to(device=sketch.device, dtype=sketch.dtype)[:, None]
-
-
-def draw_boxes(image: torch.Tensor, centres_yx: torch.Tensor, *, size: int, colors: list[tuple[float, float, float]],
-               width: int = 1) -> torch.Tensor:
-    """Outline squares of side ``size`` around pixel centres, one colour per box.
-
-    image: (B, C, H, W) in [0, 1] (C = 1 is expanded to RGB); centres_yx: (B, K, 2) pixel
-    (y, x); colors: K RGB triples. Returns a new (B, 3, H, W) image.
-    """
-    if image.ndim != 4 or image.shape[1] not in (1, 3):
-        raise ValueError(f"image must be (B, 1 or 3, H, W), got {tuple(image.shape)}")
-    if centres_yx.ndim != 3 or centres_yx.shape[0] != image.shape[0] or centres_yx.shape[2] != 2:
-        raise ValueError(f"centres_yx must be (B, K, 2), got {tuple(centres_yx.shape)}")
-    out = image.expand(-1, 3, -1, -1).clone()
-    height, width_px = out.shape[-2:]
-    rows = torch.arange(height, device=out.device)[:, None]
-    cols = torch.arange(width_px, device=out.device)[None, :]
-    half = size / 2
-    for k in reversed(range(centres_yx.shape[1])):  # the first box is drawn last, on top
-        color = torch.tensor(colors[k % len(colors)], dtype=out.dtype, device=out.device)[:, None, None]
-        for b in range(out.shape[0]):
-            y, x = (float(v) for v in centres_yx[b, k])
-            top, bottom = round(y - half + 0.5), round(y + half - 0.5)
-            left, right = round(x - half + 0.5), round(x + half - 0.5)
-            inside = (rows >= top) & (rows <= bottom) & (cols >= left) & (cols <= right)
-            core = (rows >= top + width) & (rows <= bottom - width) & (cols >= left + width) & (cols <= right - width)
-            outline = inside & ~core
-            out[b] = torch.where(outline, color, out[b])
-    return out
 
 
 # ----------------------------------------------------------------------------- config
@@ -405,6 +334,8 @@ class SCFT(GANMethod):
 
     name = "scft"
     config_class = Config
+    guidance = Guidance(reference=True, required=("reference",))
+    protocol = "reference"
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__()
@@ -487,10 +418,9 @@ class SCFT(GANMethod):
         """Colour the sketch from the reference: (B, 1, H, W), (B, 3, H', W') -> (B, 3, H, W) in [0, 1]."""
         return self.generate(sketch, reference, skeleton).fake
 
-    def generator_parameters(self) -> list[nn.Parameter]:
-        """Everything but the discriminator (one Adam optimiser)."""
-        skip = {id(p) for p in self.discriminator.parameters()}
-        return [p for p in self.parameters() if id(p) not in skip]
+    @property
+    def discriminator_lr(self) -> float:
+        return self.config.lr_d
 
     # -- training
 
@@ -517,18 +447,18 @@ class SCFT(GANMethod):
 
     def generator_step(
         self, batch: dict, *, progress: float, generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+    ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
         """One generator loss on augmented-self references.
 
         batch: ``"sketch"`` (B, 1, H, W) and ``"color"`` (B, 3, H, W) in [0, 1], H and W
         multiples of ``2**depth`` (optionally ``"skeleton"`` (B, 1, H, W)). progress is
         unused (no schedule); generator seeds the colour shift, the warp and the negatives
-        (it may live on another device). The shifted target is stored in
-        ``batch["shifted_color"]`` for :meth:`discriminator_step`.
+        (it may live on another device).
 
-        Returns ``(loss, logs, fake)``: logs ``loss_g`` and the unweighted ``adv``, ``rec``
+        Returns ``(loss, logs, carry)``: logs ``loss_g`` and the unweighted ``adv``, ``rec``
         (L1 in [-1, 1]), ``triplet`` and, when VGG19 is available, ``perceptual`` and
-        ``style``; fake (B, 3, H, W) in [0, 1], not detached.
+        ``style``; carry ``{"fake": (B, 3, H, W) in [0, 1], not detached, "real": the
+        appearance-shifted target}`` (D's real image) for :meth:`discriminator_step`.
         """
         sketch, color = check_batch(batch)
         if not 0.0 <= progress <= 1.0:
@@ -541,7 +471,7 @@ class SCFT(GANMethod):
         draws = cpu_generator(generator)
         pair = make_reference(color, generator=draws, shift_strength=config.shift_strength,
                               n_control=config.tps_control, warp_scale=config.tps_scale)
-        target = batch["shifted_color"] = pair["target"]
+        target = pair["target"]
         out = self.generate(sketch, pair["reference"], batch.get("skeleton"))
 
         # triplets: reference cell j (positive key) <-> the sketch cell the TPS maps it to (anchor)
@@ -566,14 +496,14 @@ class SCFT(GANMethod):
             loss = loss + config.weight_perceptual * perceptual + config.weight_style * style
             logs.update(perceptual=float(perceptual.detach()), style=float(style.detach()))
         logs["loss_g"] = float(loss.detach())
-        return loss, logs, out.fake
+        return loss, logs, {"fake": out.fake, "real": target}
 
-    def discriminator_step(self, batch: dict, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def discriminator_step(self, batch: dict, carry: dict) -> tuple[torch.Tensor, dict[str, float]]:
         """Eq. 7 for D: cross-entropy on concat(sketch, real) vs concat(sketch, fake.detach()),
-        times ``weight_adv``. The real image is ``batch["shifted_color"]`` (the appearance-
-        shifted target of the generator step) when present, else ``batch["color"]``."""
-        sketch, color = check_batch(batch)
-        real = batch.get("shifted_color", color)
+        times ``weight_adv``. ``carry["real"]`` is the appearance-shifted target of the
+        generator step, ``carry["fake"]`` its output."""
+        sketch, _ = check_batch(batch)
+        real, fake = carry["real"], carry["fake"]
         if fake.shape != real.shape:
             raise ValueError(f"fake must be (B, 3, H, W) = {tuple(real.shape)}, got {tuple(fake.shape)}")
         logits_real = self._adversarial_logits(sketch, real)
@@ -585,6 +515,26 @@ class SCFT(GANMethod):
         return loss, {"loss_d": float(loss.detach())}
 
     # -- inference
+
+    @torch.no_grad()
+    def prepare(self, sketch: torch.Tensor) -> dict:
+        """The region skeleton of the sketch for the skeleton variant (``{}`` otherwise)."""
+        return {"skeleton": region_skeleton(sketch)} if self.config.skeleton else {}
+
+    @torch.no_grad()
+    def paint(self, inputs: Inputs) -> torch.Tensor:
+        """The sketch painted with the colours of ``inputs.reference`` (B, 3, S', S')."""
+        return self.paint_details(inputs)[0]
+
+    @torch.no_grad()
+    def paint_details(self, inputs: Inputs) -> tuple[torch.Tensor, dict]:
+        """The output and its attention, one pass: ``{"attention": (B, h w, h' w')`` (rows sum
+        to 1), ``"sketch_grid": (h, w)``, ``"reference_grid": (h', w')``, ``"cell": px}``."""
+        if inputs.reference is None:
+            raise ValueError("SCFT needs a reference image")
+        out = self.generate(inputs.sketch, inputs.reference, inputs.prepared.get("skeleton"))
+        return out.fake, {"attention": out.attention, "sketch_grid": out.sketch_grid,
+                          "reference_grid": out.reference_grid, "cell": self.cell_size}
 
     @torch.no_grad()
     def colorize(
@@ -606,77 +556,15 @@ class SCFT(GANMethod):
     def top_reference_locations(
         self, sketch: torch.Tensor, reference: torch.Tensor, query_yx, k: int = 3
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The k reference locations the sketch point ``query_yx`` attends to most (paper Fig. 7).
+        """The k reference locations the sketch point ``query_yx`` attends to most (paper Fig. 7):
+        see :func:`tinct.visual.top_attended`."""
+        from tinct.visual import top_attended
 
-        query_yx: pixel (y, x) in the sketch, a pair for every image or a (B, 2) tensor.
-        Returns ``locations (B, k, 2)``: the (y, x) pixel centres of the k most attended
-        reference cells (clipped into the reference), strongest first, and ``weights (B, k)``:
-        their attention weights.
-        """
         batch, _, height, width = sketch.shape
         query = torch.as_tensor(query_yx, dtype=torch.float32).reshape(-1, 2).expand(batch, -1)
         if ((query[:, 0] < 0) | (query[:, 0] > height - 1) | (query[:, 1] < 0) | (query[:, 1] > width - 1)).any():
             raise ValueError(f"query_yx must lie inside the {height}×{width} sketch, got {query.tolist()}")
-        attention = self.attention_map(sketch, reference)  # (B, h, w, h', w')
-        ref_rows, ref_cols = attention.shape[-2:]
-        if not 1 <= k <= ref_rows * ref_cols:
-            raise ValueError(f"k must be in [1, {ref_rows * ref_cols}], got {k}")
-        cell = self.cell_size
-        rows, cols = (query[:, 0] // cell).long(), (query[:, 1] // cell).long()
-        weights = attention.cpu()[torch.arange(batch), rows, cols].reshape(batch, -1)  # (B, h'w')
-        top, index = weights.topk(k, dim=1)
-        centres = torch.stack([index // ref_cols, index % ref_cols], dim=-1).float() * cell + (cell - 1) / 2
-        limits = torch.tensor([reference.shape[-2] - 1, reference.shape[-1] - 1], dtype=torch.float32)
-        return torch.minimum(centres, limits).to(sketch.device), top.to(sketch.device)
-
-    @torch.no_grad()
-    def visualize_attention(
-        self, sketch: torch.Tensor, reference: torch.Tensor, query_yx, k: int = 3
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Fig. 7: the sketch with the query cell outlined in red and the reference with its k
-        most attended cells outlined (red, orange, yellow, ... strongest first).
-        Returns two RGB images, (B, 3, H, W) and (B, 3, H', W')."""
-        batch, _, height, width = sketch.shape
-        query = torch.as_tensor(query_yx, dtype=torch.float32).reshape(-1, 2).expand(batch, -1)
-        locations, _ = self.top_reference_locations(sketch, reference, query, k)
-        cell = self.cell_size
-        query_cell = (query // cell) * cell + (cell - 1) / 2
-        colors = [(1.0, 0.0, 0.0), (1.0, 0.5, 0.0), (1.0, 0.9, 0.0), (0.0, 0.8, 1.0)]
-        return (draw_boxes(sketch, query_cell[:, None], size=cell, colors=colors[:1]),
-                draw_boxes(reference, locations, size=cell, colors=colors))
-
-    # -- hooks for tinct.evaluate and the training sample grid
-
-    @torch.no_grad()
-    def evaluate_reference(self, batch: dict, reference: torch.Tensor) -> torch.Tensor:
-        """For :mod:`tinct.evaluate`: paint ``batch["sketch"]`` from ``reference``."""
-        sketch = batch["sketch"]
-        return self(sketch, reference, batch.get("skeleton"))
-
-    @torch.no_grad()
-    def evaluate_attention(self, batch: dict, reference: torch.Tensor, grid: torch.Tensor, valid: torch.Tensor,
-                           *, radius: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-        """For :mod:`tinct.evaluate`, one pass: the output of :meth:`evaluate_reference` (B, 3,
-        H, W) and :func:`attention_near_truth` (B,) of the attention that painted it, where
-        ``reference = grid_sample(source, grid)`` (grid (B, H', W', 2), valid (B, 1, H', W'),
-        as from the TPS warp). Sketch and reference must give the same attention grid."""
-        out = self.generate(batch["sketch"], reference, batch.get("skeleton"))
-        if out.sketch_grid != out.reference_grid:
-            raise ValueError(f"sketch and reference give different attention grids, {out.sketch_grid} "
-                             f"and {out.reference_grid}: no cell-to-cell correspondence")
-        index, ok = correspondence_indices(grid, valid, out.reference_grid)
-        return out.fake, attention_near_truth(out.attention.float(), index, ok, out.reference_grid, radius=radius)
-
-    @torch.no_grad()
-    def sample_columns(self, batch: dict, *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        """For the training sample grid: the augmented-self reference (with the cells the image
-        centre attends to most), its result, another image's reference (the batch rolled by
-        one) and its result. Each (B, 3, H, W) in [0, 1]."""
-        sketch, color = check_batch(batch)
-        pair = make_reference(color, generator=cpu_generator(generator), shift_strength=self.config.shift_strength,
-                              n_control=self.config.tps_control, warp_scale=self.config.tps_scale)
-        centre = ((sketch.shape[-2] - 1) / 2, (sketch.shape[-1] - 1) / 2)
-        columns = []
-        for reference in (pair["reference"], color.roll(1, dims=0)):
-            columns += [self.visualize_attention(sketch, reference, centre)[1], self(sketch, reference)]
-        return columns
+        out = self.generate(sketch, reference)
+        locations, weights = top_attended(out.attention, out.sketch_grid, out.reference_grid, query,
+                                          cell=self.cell_size, reference_size=tuple(reference.shape[-2:]), k=k)
+        return locations.to(sketch.device), weights.to(sketch.device)

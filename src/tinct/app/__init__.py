@@ -1,0 +1,84 @@
+"""tinct's web app (``tinct app``): colorize a sketch in the browser.
+
+Upload a sketch, then guide the model in the tabs its declared guidance
+(:class:`tinct.methods.base.Guidance`) allows, one module of :mod:`tinct.app.modes` each:
+
+- **Guided regions** (models that rank regions, such as GuidingPainter): the app shows the
+  next region the model asks about, highlighted over the sketch ("region k of N"); pick its
+  colour (colour picker, hex entry or the palette) and apply it, or skip it; the colorized
+  image updates after every step.
+- **Points & strokes** (models that take point hints): click on the sketch to place a point of
+  the current colour, or, in stroke mode, click a sequence of vertices that form one stroke.
+- **Reference** (reference-based models such as SCFT): upload a colour picture to take the
+  colours from. A model that needs a reference opens on this tab and waits for one.
+
+Downloads: the result as PNG, as layered OpenRaster (.ora) and the hints as a hint file
+(``docs/hints.md``), written into the app's own temporary folder. The palette can be saved to
+and loaded from a small JSON file.
+
+Everything a click does to the hints is a plain function over a :class:`Session` (immutable;
+each returns a new one, with an undo history; :mod:`tinct.app.session`), so the logic is
+tested without a browser. Gradio is imported only by :func:`build_app` and :func:`serve`
+(``pip install -e ".[app]"``).
+
+Serving: :func:`serve` binds to 127.0.0.1 unless told otherwise and points Gradio's upload and
+cache folder (``GRADIO_TEMP_DIR``) at a temporary folder of its own, deleted on exit; no
+``allowed_paths`` are given, so Gradio serves nothing but that folder's files.
+"""
+
+from tinct.app.palette import DEFAULT_PALETTE, MAX_PALETTE, load_palette, palette_add, palette_html, save_palette
+from tinct.app.pictures import HIGHLIGHT, HIGHLIGHT_ALPHA, draw_hints, highlight_region, sketch_picture
+from tinct.app.server import DEFAULT_HOST, MAX_UPLOAD, GradioMissing, build_app, launch_options, require_gradio, serve
+from tinct.app.session import (
+    MIN_REGION_FRACTION,
+    Session,
+    add_point,
+    add_stroke_point,
+    apply_color,
+    clear_hints,
+    colorize,
+    end_stroke,
+    export_files,
+    region_order,
+    region_status,
+    skip_region,
+    start_session,
+    undo,
+)
+from tinct.color import normalize_color
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PALETTE",
+    "HIGHLIGHT",
+    "HIGHLIGHT_ALPHA",
+    "MAX_PALETTE",
+    "MAX_UPLOAD",
+    "MIN_REGION_FRACTION",
+    "GradioMissing",
+    "Session",
+    "add_point",
+    "add_stroke_point",
+    "apply_color",
+    "build_app",
+    "clear_hints",
+    "colorize",
+    "draw_hints",
+    "end_stroke",
+    "export_files",
+    "highlight_region",
+    "launch_options",
+    "load_palette",
+    "normalize_color",
+    "palette_add",
+    "palette_html",
+    "region_order",
+    "region_status",
+    "require_gradio",
+    "save_palette",
+    "serve",
+    "sketch_picture",
+    "skip_region",
+    "start_session",
+    "undo",
+]

@@ -1,0 +1,112 @@
+"""Building and serving the app: Gradio is imported here only when the app is built or served
+(``pip install -e ".[app]"``), so the rest of :mod:`tinct.app` works without it.
+
+Serving: :func:`serve` binds to 127.0.0.1 unless told otherwise and points Gradio's upload and
+cache folder (``GRADIO_TEMP_DIR``) at a temporary folder of its own, deleted on exit; no
+``allowed_paths`` are given, so Gradio serves nothing but that folder's files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from tinct.app.palette import DEFAULT_PALETTE
+from tinct.color import normalize_color
+from tinct.colorizer import DEFAULT_MODEL, DEFAULT_SIZE, Colorizer
+
+__all__ = ["DEFAULT_HOST", "MAX_UPLOAD", "GradioMissing", "build_app", "launch_options", "require_gradio", "serve"]
+
+DEFAULT_HOST = "127.0.0.1"
+MAX_UPLOAD = "50mb"  # sketches, references and palettes; a 4096 px PNG sketch is a few MB
+
+
+class GradioMissing(RuntimeError):
+    """Gradio (the ``app`` extra) is not installed."""
+
+
+def require_gradio():
+    """Import Gradio, or raise :class:`GradioMissing` saying how to install it."""
+    try:
+        import gradio
+    except ImportError as error:
+        raise GradioMissing(f'the web app needs Gradio, which is not installed ({error}): '
+                            f'pip install -e ".[app]"  (from a tinct checkout; or pip install "tinct[app]")') from None
+    return gradio
+
+
+def _load_colorizer(model, size: int, device: str) -> Colorizer:
+    if isinstance(model, Colorizer):
+        return model
+    return Colorizer.from_pretrained(model, size=size, device=device)
+
+
+def build_app(model=DEFAULT_MODEL, *, size: int = DEFAULT_SIZE, device: str = "cpu",
+              output_dir: str | os.PathLike | None = None, palette: Sequence[str] = DEFAULT_PALETTE):
+    """The Gradio Blocks of the app (not launched: ``build_app(...).launch(...)``; or :func:`serve`).
+
+    model: a :class:`Colorizer`, a shipped model's name or a checkpoint folder; size, device:
+    as for ``tinct colorize`` (ignored for a Colorizer). output_dir: where downloads are
+    written (a new temporary folder by default). palette: the starting palette.
+    The app has a tab for each guidance mode the model takes (:mod:`tinct.app.modes`).
+    Elements carry ``elem_id``s (``sketch``, ``result``, ``region-count``, ``hex``, ``apply-color``,
+    ``download-png``, ``tab-guided``, ...) for tests and custom CSS.
+    """
+    require_gradio()
+    from tinct.app.build import build_blocks
+
+    colorizer = _load_colorizer(model, size, device)
+    output_dir = None if output_dir is None else Path(output_dir)
+    return build_blocks(colorizer, output_dir=output_dir, palette=[normalize_color(color) for color in palette])
+
+
+def launch_options(*, host: str = DEFAULT_HOST, port: int | None = None, share: bool = False) -> dict:
+    """The keyword arguments :func:`serve` gives ``Blocks.launch``: bind ``host`` (127.0.0.1 by
+    default), no ``allowed_paths`` (only the app's own uploads and outputs are served), uploads of
+    at most ``MAX_UPLOAD``."""
+    return {"server_name": host, "server_port": port, "share": share, "max_file_size": MAX_UPLOAD,
+            "show_error": True, "inbrowser": False}
+
+
+def serve(model=DEFAULT_MODEL, *, host: str = DEFAULT_HOST, port: int | None = None, share: bool = False,
+          size: int = DEFAULT_SIZE, device: str = "cpu") -> None:
+    """Run the app until interrupted (Ctrl+C or SIGTERM). Gradio's uploads and served copies live
+    in a temporary folder of the app's own (``GRADIO_TEMP_DIR``, set before Gradio is imported),
+    deleted on exit. Raises :class:`GradioMissing`, or FileNotFoundError/ValueError for a model
+    that cannot be loaded (before any server starts)."""
+    folder = Path(tempfile.mkdtemp(prefix="tinct-app-"))
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(folder / "gradio")
+    try:
+        require_gradio()
+        colorizer = _load_colorizer(model, size, device)
+        demo = build_app(colorizer, output_dir=folder / "outputs")
+        demo.queue(max_size=32).launch(prevent_thread_lock=True, quiet=True,
+                                       **launch_options(host=host, port=port, share=share))
+        print(f"tinct app: {demo.local_url} (Ctrl+C stops it)", flush=True)
+        if demo.share_url:
+            print(f"tinct app: public link {demo.share_url}", flush=True)
+        _stop_on_sigterm()
+        demo.block_thread()  # returns on Ctrl+C, after closing the server
+    finally:
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_on_sigterm() -> None:
+    """Let ``kill`` stop the app like Ctrl+C does, so that its temporary folder is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)

@@ -1,0 +1,171 @@
+"""The evaluation harness behind ``tinct evaluate``: one protocol per kind of guidance.
+
+A model declares its ``protocol`` (:class:`tinct.methods.base.Method`); :func:`evaluate` runs
+the one registered under that name in :data:`PROTOCOLS`:
+
+- ``hints`` (:mod:`tinct.evaluate.hints`): the model's own hint policy gives 0, 1, 3, ...
+  hints (GuidingPainter: its ranked segments; point-hint models and flat-fill: random
+  points); PSNR, SSIM, CDR and bleeding per hint count, NRI, FID/LPIPS;
+- ``reference`` (:mod:`tinct.evaluate.reference`): augmented-self and same-drawing
+  references (SCFT §4.2): PSNR, SSIM, SC-PSNR, attention on the true correspondence when the
+  model reports its attention, FID/LPIPS.
+
+FID and LPIPS are computed when their weight files are available and are reported as
+unavailable, with the reason, otherwise. :func:`write_report` writes ``metrics.json``,
+``results.md`` (the papers' table layout) and ``samples.png``. A protocol also gives the
+columns of the training sample grid (:func:`sample_columns`), so a method's samples show
+what its evaluation measures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DEFAULT_HINT_COUNTS = (0, 1, 3, 5, 10)
+
+
+@dataclass
+class EvalConfig:
+    data: str = "openmoji:test"
+    size: int = 128
+    hint_counts: tuple[int, ...] = DEFAULT_HINT_COUNTS
+    max_hints: int = 30  # NRI: N_c, as in GuidingPainter; never reached counts max_hints + 1
+    benchmark: float = 20.0  # NRI: PSNR (dB) to reach
+    limit: int | None = None
+    batch_size: int = 16
+    seed: int = 0
+    samples: int = 8
+    weights: str | None = None  # folder or file for FID / LPIPS weights
+
+
+def load_dataset(spec: str, size: int, limit: int | None):
+    """``openmoji:SPLIT`` or a folder of colour images."""
+    if spec.startswith("openmoji"):
+        from tinct.data.openmoji import OpenMojiDataset
+
+        split = spec.split(":", 1)[1] if ":" in spec else "test"
+        return OpenMojiDataset(split, size=size, limit=limit)
+    from tinct.data.folder import FolderDataset
+
+    if not Path(spec).is_dir():
+        raise FileNotFoundError(f"--data {spec!r} is neither openmoji:SPLIT nor a folder")
+    dataset = FolderDataset(spec, size=size)
+    if limit is not None:
+        dataset.files = dataset.files[:limit]
+    return dataset
+
+
+def _collate_images(samples: list[dict]) -> dict:
+    """Stack the tensors of dataset samples (no region maps: the reference settings need none)."""
+    return {key: torch.stack([s[key] for s in samples]) for key in samples[0] if isinstance(samples[0][key],
+                                                                                           torch.Tensor)}
+
+
+def _summary(values: torch.Tensor) -> dict:
+    values = values.float()
+    finite = values[torch.isfinite(values)]
+    mean = float(finite.mean()) if len(finite) else float("nan")
+    return {"mean": mean, "std": float(finite.std()) if len(finite) > 1 else 0.0, "n": int(len(finite))}
+
+
+def _optional_metric(name: str, real: torch.Tensor, fake: torch.Tensor, weights: str | None) -> dict:
+    """FID / LPIPS when the weight files are there, else ``{"value": None, "reason": ...}``."""
+    try:
+        if name == "fid":
+            from tinct.metrics.fid import fid_score
+
+            outcome = fid_score(real, fake, weights=weights)
+        else:
+            from tinct.metrics.lpips import lpips_score
+
+            outcome = lpips_score(real, fake, weights=weights)
+    except ValueError as error:  # e.g. too few images for a covariance, images too small
+        return {"value": None, "reason": str(error)}
+    return {"value": outcome.value, "reason": outcome.reason}
+
+
+def _format(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One way of measuring a kind of model.
+
+    evaluate(model, config, progress) -> the metrics dict (with ``"protocol"``); table(results)
+    -> a markdown table of such results; sample_columns(model, batch, generator, hint_counts)
+    -> the training sample grid's columns between the sketch and the ground truth.
+    """
+
+    name: str
+    evaluate: Callable[..., dict]
+    table: Callable[[list[dict]], str]
+    sample_columns: Callable[..., list[torch.Tensor]]
+
+
+def _protocols() -> dict[str, Protocol]:
+    from tinct.evaluate import hints, reference
+
+    return {"hints": Protocol("hints", hints.evaluate_hints, hints.hints_table, hints.sample_columns),
+            "reference": Protocol("reference", reference.evaluate_reference, reference.reference_table,
+                                  reference.sample_columns)}
+
+
+def protocol(name: str) -> Protocol:
+    """The protocol registered as ``name``; ValueError naming the known ones otherwise."""
+    registry = _protocols()
+    if name not in registry:
+        raise ValueError(f"no evaluation protocol {name!r}; protocols: {', '.join(sorted(registry))}")
+    return registry[name]
+
+
+def evaluate(model, config: EvalConfig, *, progress: bool = True) -> dict:
+    """Run ``model`` over the data of ``config`` with the protocol it declares; returns the
+    metrics dict (see the protocol's module)."""
+    return protocol(model.protocol).evaluate(model, config, progress=progress)
+
+
+def sample_columns(model, batch: dict, *, generator: torch.Generator | None, hint_counts=(0, 3, 10)):
+    """The training sample grid's columns for ``model`` (its protocol's choice)."""
+    return protocol(model.protocol).sample_columns(model, batch, generator=generator, hint_counts=hint_counts)
+
+
+def _protocol_of(result: dict) -> str:
+    """A result's protocol (metrics.json files written before protocols were named have
+    ``by_reference`` for reference models)."""
+    return result.get("protocol") or ("reference" if "by_reference" in result else "hints")
+
+
+def markdown_table(results: list[dict]) -> str:
+    """One table per protocol, in the papers' layouts (hints first, then references)."""
+    tables = []
+    for name in ("hints", "reference"):
+        chosen = [r for r in results if _protocol_of(r) == name]
+        if chosen:
+            tables.append(protocol(name).table(chosen))
+    return "\n".join(tables)
+
+
+def write_report(result: dict, out: str | os.PathLike) -> Path:
+    """Write metrics.json, results.md and samples.png into ``out``."""
+    from tinct.image import save_image
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    samples = result.pop("samples", None)
+    (out / "metrics.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    (out / "results.md").write_text(f"# {result['model']} on {result['config']['data']} "
+                                    f"({result['images']} images, {result['config']['size']} px)\n\n"
+                                    + markdown_table([result]))
+    if samples is not None:  # rows: images; columns: sketch | guidance | output | ground truth
+        from tinct.visual import sample_grid
+
+        save_image(sample_grid(samples), out / "samples.png")
+    return out
