@@ -190,3 +190,24 @@ def test_phases_and_a_frozen_backbone_are_just_declared_steps(tmp_path, monkeypa
     monkeypatch.setattr(Toy, "batch_keys", ("sketch", "color", "tags"))
     with pytest.raises(ValueError, match="the method needs tags too"):
         fit("toy", _config(tmp_path, "missing", limit=8, epochs=1), {})
+
+
+def test_cli_trains_with_plain_ddp_on_two_cpu_processes(tmp_path):
+    """The README's scale-out command, on two CPU processes (gloo): plain ``ddp``, no
+    ``find_unused_parameters``; it trains and exports."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "tinct.cli", "train", "point_hints", "--devices", "2", "--strategy", "ddp",
+               "--accelerator", "cpu", "--size", "32", "--batch-size", "2", "--limit", "8", "--epochs", "1",
+               "--set", "model.base_channels=8", "--set", "model.disc_channels=8", "--set", "model.depth=2",
+               "--out", str(tmp_path / "run")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root / "src")}
+    process = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "model" / "train_summary.json").read_text())
+    assert summary["batches"] == 2 and summary["optimizer_steps"] == 4  # 8 images / 2 processes / batch 2; G + D
+    assert METHODS["point_hints"].from_pretrained(tmp_path / "run" / "model").config.base_channels == 8
