@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from tinct.hintfile import (
@@ -116,9 +117,12 @@ def test_box_places_hints_on_the_picture_inside_a_padded_square():
     hints = Hints(points=(Point(x=0.5, y=0.5, color=(0.0, 1.0, 0.0), size=0.01),
                           Point(x=0.0, y=1.0, color=(0.0, 0.0, 1.0), size=0.2)))
     (rows, cols, color), (rows2, cols2, _) = hint_pixels(hints, 32, 32, box=(8, 0, 16, 32))
-    assert (rows.tolist(), cols.tolist(), color) == ([16], [16], (0.0, 1.0, 0.0))
+    assert (rows.ravel().tolist(), cols.ravel().tolist(), color) == ([16], [16], (0.0, 1.0, 0.0))
     # the big patch at the bottom-left corner is clipped to the picture (not the padding)
-    assert rows2.max() == 23 and cols2.min() == 0 and len(rows2) == 3 * 4  # 6 px patch, clipped
+    canvas = np.zeros((32, 32), bool)
+    canvas[rows2, cols2] = True  # ranges that broadcast: no index memory for big patches
+    assert rows2.shape == (3, 1) and cols2.shape == (1, 4) and rows2.dtype == np.int32
+    assert canvas.sum() == 3 * 4 and canvas[21:24, 0:4].all()  # 6 px patch, clipped
     with pytest.raises(ValueError, match="inside"):
         hint_pixels(hints, 32, 32, box=(8, 0, 30, 32))
 

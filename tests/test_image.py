@@ -7,6 +7,7 @@ from tinct.image import (
     ImageError,
     fit_square,
     from_numpy_image,
+    image_size,
     list_images,
     load_image,
     load_sketch,
@@ -163,3 +164,50 @@ def test_resize_labels_stay_integer():
 def test_to_numpy_image_rejects_bad_shape():
     with pytest.raises(ValueError, match=r"\(2, 4, 4\)"):
         to_numpy_image(torch.zeros(2, 4, 4))
+
+
+def _png(width, height, rows, *, interlaced=False):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, int(interlaced))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def test_short_data_nan_and_over_budget_images_are_refused_before_use(tmp_path, monkeypatch):
+    (tmp_path / "short.png").write_bytes(_png(32, 32, b"\x00" + b"\xc8" * 96))  # only the first row's data
+    with pytest.raises(ImageError, match="short.png: truncated image: its pixel data ends before the last row"):
+        load_image(tmp_path / "short.png")
+    nan = np.full((8, 8), 0.5, np.float32)
+    nan[2, 2] = np.nan
+    Image.fromarray(nan, mode="F").save(tmp_path / "nan.tif")
+    with pytest.raises(ImageError, match="nan.tif: holds non-finite values"):
+        load_image(tmp_path / "nan.tif")
+    # a 100-byte file declaring 20000 x 20000 px: refused from its header, never decoded
+    (tmp_path / "bomb.png").write_bytes(_png(20000, 20000, b"\x00" * 16))
+    decoded = []
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or None)
+    with pytest.raises(ImageError, match=r"bomb.png: image too large: 20000 x 20000 px = 400 MP, over the budget "
+                                         r"of 100 MP"):
+        load_image(tmp_path / "bomb.png")
+    assert decoded == [] and image_size(tmp_path / "bomb.png") == (20000, 20000)
+    monkeypatch.undo()
+    # the budget is settable per call; an interlaced (Adam7) PNG with all its data loads
+    rows = _adam7_rows(np.arange(37 * 53 * 3, dtype=np.uint8).reshape(37, 53, 3))
+    (tmp_path / "adam7.png").write_bytes(_png(53, 37, rows, interlaced=True))
+    assert load_image(tmp_path / "adam7.png").shape == (3, 37, 53)
+    with pytest.raises(ImageError, match="over the budget of 0.001 MP"):
+        load_image(tmp_path / "adam7.png", max_pixels=1000)
+    with pytest.raises(ImageError, match="adam7.png: (corrupt or )?truncated image"):
+        (tmp_path / "adam7.png").write_bytes(_png(53, 37, rows[:-100], interlaced=True))
+        load_image(tmp_path / "adam7.png")
+
+
+def _adam7_rows(pixels):
+    """Filtered scanlines (filter 0) of an Adam7-interlaced 8-bit RGB image."""
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    return b"".join(b"\x00" + row.tobytes() for x0, y0, dx, dy in passes for row in pixels[y0::dy, x0::dx]
+                    if row.size)

@@ -55,7 +55,7 @@ import torch
 from torch import nn
 
 from tinct.guidance import Request, check_request
-from tinct.hintfile import Hints, hint_pixels, scribble_mask
+from tinct.hintfile import Hints, channel_values, hint_pixels, scribble_mask
 from tinct.image import as_image, fit_square, resize, save_image, square_box
 from tinct.methods import find_model, load_model
 from tinct.methods.base import Guidance, Inputs
@@ -65,6 +65,37 @@ __all__ = ["Colorizer", "Prepared", "Raster", "Result", "find_model", "load_mode
 
 DEFAULT_MODEL = "guiding_painter"
 DEFAULT_SIZE = 128  # the shipped models' training size
+MAX_SIZE = 1024  # the largest network working size (more is slow and runs out of memory on a CPU)
+MIN_STRIP = 4  # a picture's shorter side at the network size, in px, below which it is refused
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """A torch device this machine has, or ValueError in one line: ``device 'X' is not
+    available: <why>; use cpu``. The one device check of the API, the CLI and the app."""
+    try:
+        place = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device {str(device)!r} is not available: not a torch device (cpu, cuda, cuda:1, mps); "
+                         f"use cpu") from None
+    if place.type == "cpu":
+        return place
+    if place.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"device {str(device)!r} is not available: PyTorch finds no CUDA GPU on this machine "
+                             f"(torch {torch.__version__}); use cpu")
+        if place.index is not None and place.index >= count:
+            raise ValueError(f"device {str(device)!r} is not available: this machine has {count} CUDA GPU(s), "
+                             f"cuda:0 to cuda:{count - 1}; use cpu")
+        return place
+    if place.type == "meta":
+        raise ValueError(f"device {str(device)!r} is not available: a meta device holds no values; use cpu")
+    try:
+        torch.zeros(1, device=place)
+    except Exception as error:  # noqa: BLE001 - mps, xpu, ...: each backend says no in its own words
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"device {str(device)!r} is not available: {reason}; use cpu") from None
+    return place
 
 
 # ----------------------------------------------------------------------------- results
@@ -208,7 +239,9 @@ class Colorizer:
     region map and for the line pixels kept exactly; min_stroke: thinnest line (px) at the
     network size before lines are thickened; region_max_side: larger sketches get their
     region map on a copy scaled to this side; channels_last: run the network in the
-    channels-last memory format (faster on CPU; the model is converted in place).
+    channels-last memory format (faster on CPU; the model is converted in place); max_pixels:
+    the largest sketch or reference accepted, checked before decoding (default
+    :data:`tinct.image.MAX_PIXELS`).
     """
 
     def __init__(
@@ -220,9 +253,10 @@ class Colorizer:
         min_stroke: float = 2.0,
         region_max_side: int = 4096,
         channels_last: bool = True,
+        max_pixels: int | None = None,
     ) -> None:
-        if size < 8:
-            raise ValueError(f"size must be at least 8 px, got {size}")
+        if not 8 <= size <= MAX_SIZE:
+            raise ValueError(f"size must be between 8 and {MAX_SIZE} px, got {size}")
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be in (0, 1), got {threshold}")
         if region_max_side < 64:
@@ -234,13 +268,14 @@ class Colorizer:
         self.threshold = float(threshold)
         self.min_stroke = float(min_stroke)
         self.region_max_side = int(region_max_side)
+        self.max_pixels = max_pixels
 
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike = DEFAULT_MODEL, *, device: str | torch.device = "cpu",
                         **options) -> Colorizer:
         """Load a checkpoint folder, a shipped model by name or ``baseline:NAME``
         (:func:`tinct.methods.load_model`). ``options`` go to the constructor (``size``, ...)."""
-        return cls(load_model(model).to(device), **options)
+        return cls(load_model(model).to(resolve_device(device)), **options)
 
     # -- what the model takes
 
@@ -277,7 +312,11 @@ class Colorizer:
                 raise ValueError(f"this sketch was prepared for a {sketch.network_sketch.shape[-1]} px network, "
                                  f"not {self.size} px: prepare it again with this colorizer")
             return sketch
-        original = as_image(sketch, "sketch")
+        original = as_image(sketch, "sketch", max_pixels=self.max_pixels)
+        height, width = original.shape[1:]
+        if min(height, width) * self.size / max(height, width) < MIN_STRIP:
+            raise ValueError(f"sketch is {width} x {height} px: too thin a strip for the {self.size} px network "
+                             f"(at most {self.size // MIN_STRIP}:1); cut it into pieces, or raise --size")
         if original.shape[0] == 1:
             luminance, original = original, original.expand(3, -1, -1).contiguous()
         else:
@@ -353,14 +392,14 @@ class Colorizer:
             owner = prepared.guide_ranks  # (S, S) rank of each pixel's segment
             fills = {rank: color for rank, color in enumerate(hints.regions) if color is not None}
             for rows, cols, color in raster.network:
-                fills[int(np.bincount(owner[rows, cols]).argmax())] = color
+                fills[int(np.bincount(owner[rows, cols].ravel()).argmax())] = color
             for rank, color in fills.items():
                 inside = owner == rank
                 colors[:, inside] = np.asarray(color, np.float32)[:, None]
                 mask[0, inside] = 1.0
         else:
             for rows, cols, color in raster.network:
-                colors[:, rows, cols] = np.asarray(color, np.float32)[:, None]
+                colors[:, rows, cols] = channel_values(color, rows)
                 mask[0, rows, cols] = 1.0
         return self._on_device(colors), self._on_device(mask)
 
@@ -422,7 +461,7 @@ class Colorizer:
         """
         if request is None:
             request = Request.build(hints, regions_colors=regions_colors, reference=reference, tags=tags,
-                                    style=style, scribbles=scribbles)
+                                    style=style, scribbles=scribbles, max_pixels=self.max_pixels)
         self.check(request)
         prepared = self.prepare(sketch)
         raster = self.rasterize(prepared, request.hints)
@@ -463,7 +502,7 @@ class Colorizer:
                     means[majority == rank] = color
         if exact_hints:
             for rows, cols, color in raster.full:
-                means[int(np.bincount(labels[rows, cols]).argmax())] = color
+                means[int(np.bincount(labels[rows, cols].ravel()).argmax())] = color
         flat = torch.from_numpy(means.astype(np.float32)[labels]).permute(2, 0, 1)  # (3, H, W)
         ink = torch.from_numpy(prepared.ink)
         image = torch.where(ink, prepared.original, flat * prepared.sketch)  # multiply; ink kept exactly

@@ -48,11 +48,12 @@ class Request:
 
     @classmethod
     def build(cls, hints=None, *, regions_colors=None, reference=None, tags=None, style=None,
-              scribbles=None) -> Request:
+              scribbles=None, max_pixels: int | None = None) -> Request:
         """A request from the API's arguments: ``hints`` a :class:`Hints`, a dict in the hint-file
         schema or a hint file path; ``regions_colors`` replaces its region colours; ``tags``,
         ``style`` and ``scribbles`` (``Scribble``s or ``{"points": ..., "width": ...}`` dicts)
-        replace its own; ``reference`` a path, PIL image, array or tensor."""
+        replace its own; ``reference`` a path, PIL image, array or tensor, at most
+        ``max_pixels`` (default :data:`tinct.image.MAX_PIXELS`), checked before decoding."""
         hints = _as_hints(hints)
         if regions_colors is not None:
             hints = hints.with_regions(regions_colors)
@@ -70,7 +71,7 @@ class Request:
         if reference is not None:
             from tinct.image import as_image
 
-            reference = as_image(reference, "reference")
+            reference = as_image(reference, "reference", max_pixels=max_pixels)
             reference = reference.expand(3, -1, -1).contiguous() if reference.shape[0] == 1 else reference
         return cls(hints=hints, reference=reference)
 

@@ -75,6 +75,11 @@ HINTS_VERSION = 2
 READS_VERSIONS = (1, 2)
 V1_KEYS = ("version", "points", "strokes", "regions")
 V2_KEYS = V1_KEYS + ("tags", "style", "scribbles")
+# Bounds, so that a hint file cannot take the machine's memory: a file of this many bytes,
+# this many points + strokes + scribbles, this many polyline vertices in all.
+MAX_FILE_BYTES = 2_000_000
+MAX_HINTS = 5_000
+MAX_VERTICES = 100_000
 DEFAULT_POINT_SIZE = 0.02
 DEFAULT_STROKE_WIDTH = 0.01
 
@@ -208,6 +213,14 @@ class Hints:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise HintFileError(f"{source}: unknown keys {unknown} for version {version} (known: {', '.join(known)})")
+        count = sum(len(_list(data, key, source)) for key in ("points", "strokes", "scribbles"))
+        longest = max(len(_list(data, key, source)) for key in ("regions", "tags"))
+        if count > MAX_HINTS or longest > MAX_HINTS:
+            raise HintFileError(f"{source}: {count} points, strokes and scribbles; at most {MAX_HINTS}")
+        vertices = sum(len(item["points"]) for key in ("strokes", "scribbles") for item in _list(data, key, source)
+                       if isinstance(item, dict) and isinstance(item.get("points"), list))
+        if vertices > MAX_VERTICES:
+            raise HintFileError(f"{source}: {vertices} stroke and scribble vertices; at most {MAX_VERTICES}")
         points = tuple(_point(item, f"{source}: points[{i}]") for i, item in enumerate(_list(data, "points", source)))
         strokes = tuple(_stroke(item, f"{source}: strokes[{i}]")
                         for i, item in enumerate(_list(data, "strokes", source)))
@@ -303,6 +316,8 @@ def load_hints(path: str | os.PathLike) -> Hints:
     """Read and validate a hint file; every error is a :class:`HintFileError` naming the file."""
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            raise HintFileError(f"{path}: {path.stat().st_size} bytes; a hint file holds at most {MAX_FILE_BYTES}")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise HintFileError(f"{path}: no such hint file") from None
@@ -312,6 +327,10 @@ def load_hints(path: str | os.PathLike) -> Hints:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise HintFileError(f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise HintFileError(f"{path}: not a hint file (JSON nested too deeply)") from None
+    except ValueError as error:  # e.g. a number of thousands of digits
+        raise HintFileError(f"{path}: not a hint file ({error})") from None
     return Hints.from_dict(data, source=str(path))
 
 
@@ -343,7 +362,9 @@ def hint_pixels(hints: Hints, height: int, width: int, *, box=None) -> list[tupl
     box: ``(top, left, h, w)`` where the picture lies on the canvas (e.g.
     :func:`tinct.image.square_box` for a padded square); default the whole canvas. Hints are
     clipped to the box. Returns one ``(rows, cols, color)`` per hint, points first, then
-    strokes, in file order (the painting order).
+    strokes, in file order (the painting order). ``rows`` and ``cols`` are int32 index arrays
+    for ``canvas[rows, cols]``: a point's are broadcastable ranges (``(h, 1)`` and ``(1, w)``,
+    so a large patch costs no index memory), a stroke's the 1-D coordinates of its pixels.
     """
     top, left, box_h, box_w = _box(height, width, box)
     longer = max(box_h, box_w)
@@ -355,8 +376,8 @@ def hint_pixels(hints: Hints, height: int, width: int, *, box=None) -> list[tupl
         half = (side - 1) // 2
         r0, c0 = max(top, row - half), max(left, col - half)
         r1, c1 = min(top + box_h, row - half + side), min(left + box_w, col - half + side)
-        rows, cols = np.mgrid[r0:r1, c0:c1]
-        shapes.append((rows.ravel(), cols.ravel(), point.color))
+        rows, cols = np.arange(r0, r1, dtype=np.int32)[:, None], np.arange(c0, c1, dtype=np.int32)[None, :]
+        shapes.append((rows, cols, point.color))
     for stroke in hints.strokes:
         rows, cols = _polyline_pixels(stroke.points, stroke.width, (top, left, box_h, box_w))
         shapes.append((rows, cols, stroke.color))
@@ -381,7 +402,12 @@ def _polyline_pixels(points, width: float, box: tuple[int, int, int, int]) -> tu
     if thickness > 1:
         canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (thickness, thickness)))
     rows, cols = np.nonzero(canvas)
-    return rows + y0 + top, cols + x0 + left
+    return (rows + y0 + top).astype(np.int32), (cols + x0 + left).astype(np.int32)
+
+
+def channel_values(color: Color, rows: np.ndarray) -> np.ndarray:
+    """``color`` shaped to assign to ``canvas[:, rows, cols]`` for :func:`hint_pixels` indices."""
+    return np.asarray(color, np.float32).reshape(3, *([1] * np.ndim(rows)))
 
 
 def scribble_mask(hints: Hints, height: int, width: int, *, box=None) -> np.ndarray:
@@ -406,6 +432,6 @@ def render_hints(hints: Hints, height: int, width: int, *, box=None) -> tuple[to
     colors = np.zeros((3, height, width), np.float32)
     mask = np.zeros((1, height, width), np.float32)
     for rows, cols, color in hint_pixels(hints, height, width, box=box):
-        colors[:, rows, cols] = np.asarray(color, np.float32)[:, None]
+        colors[:, rows, cols] = channel_values(color, rows)
         mask[0, rows, cols] = 1.0
     return torch.from_numpy(colors), torch.from_numpy(mask)

@@ -7,13 +7,23 @@ EXIF-rotated, non-square, very large) loads into one of two forms:
 - sketch: ``(1, H, W)`` float32 in ``[0, 1]``, 1 = paper, 0 = ink
 
 Transparent pixels are composited on white (paper). Anything that cannot be read raises
-:class:`ImageError` naming the file and the reason.
+:class:`ImageError` naming the file and the reason: unknown formats, corrupt or truncated
+files, PNGs whose pixel data stops early, non-finite (NaN, infinite) values, and images
+above the pixel budget — checked from the header, **before** decoding, so a tiny file that
+declares 20000 x 20000 px costs nothing.
+
+The budget is :data:`MAX_PIXELS` (100 MP by default; ``$TINCT_MAX_PIXELS`` or the
+``max_pixels=`` argument change it; ``tinct`` commands take ``--max-pixels``). At 100 MP a
+float RGB copy is 1.2 GB and a colorization peaks at about 7 GB.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import struct
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +34,20 @@ from tinct.color import over_white
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
-# Pillow refuses images above ~179 MP as "decompression bombs". Line art scans of
-# 20000 x 20000 px are real; above this many pixels we refuse with a clear error.
-MAX_PIXELS = 400_000_000
+# The pixel budget, checked from the header before decoding (Pillow's own "decompression
+# bomb" limit is replaced by it). 100 MP covers A3 at 600 dpi (7016 x 9921 px) with room.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+
+def _budget_from_environment() -> int:
+    text = os.environ.get("TINCT_MAX_PIXELS", "")
+    try:
+        return int(float(text)) if text.strip() else DEFAULT_MAX_PIXELS
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+
+
+MAX_PIXELS = _budget_from_environment()
 
 
 class ImageError(ValueError):
@@ -45,26 +66,112 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and is_image_file(p))
 
 
-def _open(path: Path) -> Image.Image:
-    if not path.exists():
-        raise FileNotFoundError(f"no such image file: {path}")
-    if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image file")
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+def check_pixels(width: int, height: int, what, max_pixels: int | None = None) -> None:
+    """Raise :class:`ImageError` naming ``what`` when ``width x height`` is over the pixel
+    budget (``max_pixels``, default :data:`MAX_PIXELS`) or empty."""
+    budget = MAX_PIXELS if max_pixels is None else int(max_pixels)
+    if width < 1 or height < 1:
+        raise ImageError(f"{what}: empty image ({width} x {height} px)")
+    if width * height > budget:
+        raise ImageError(f"{what}: image too large: {width} x {height} px = {width * height / 1e6:.0f} MP, over the "
+                         f"budget of {budget / 1e6:g} MP (raise it with --max-pixels or $TINCT_MAX_PIXELS)")
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` from the file's header, without decoding; ImageError if unreadable."""
+    path = Path(path)
+    with _opened(path) as image:
+        return image.size
+
+
+def _png_pixel_bytes(width: int, height: int, bit_depth: int, color_type: int, interlaced: bool) -> int:
+    """Bytes of filtered scanlines a complete PNG's IDAT stream inflates to."""
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color_type, 1)
+    bits = bit_depth * channels
+
+    def scanlines(w: int, h: int) -> int:
+        return 0 if w == 0 or h == 0 else h * (1 + math.ceil(w * bits / 8))
+
+    if not interlaced:
+        return scanlines(width, height)
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    return sum(scanlines(math.ceil((width - x0) / dx), math.ceil((height - y0) / dy)) for x0, y0, dx, dy in passes)
+
+
+def _png_is_short(path: Path) -> bool:
+    """Whether a PNG's pixel data (its IDAT stream) ends before the last row: Pillow then
+    fills the missing rows with 0 and says nothing. Inflates the stream in bounded pieces,
+    counting bytes only."""
+    with path.open("rb") as file:
+        if file.read(8) != b"\x89PNG\r\n\x1a\n":
+            return False
+        inflate, produced, expected = zlib.decompressobj(), 0, None
+        while True:
+            header = file.read(8)
+            if len(header) < 8:
+                break
+            length, kind = struct.unpack(">I4s", header)
+            data = file.read(length)
+            file.read(4)  # CRC (Pillow checks it)
+            if kind == b"IHDR" and len(data) >= 13:
+                width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", data[:13])
+                expected = _png_pixel_bytes(width, height, depth, color, interlace == 1)
+            elif kind == b"IDAT":
+                while data and produced < (expected or 0):
+                    produced += len(inflate.decompress(data, 1 << 20))
+                    data = inflate.unconsumed_tail
+            elif kind == b"IEND":
+                break
+        return expected is not None and produced < expected
+
+
+class _opened:
+    """``with _opened(path) as image``: Pillow's lazy open (header only) with tinct's errors."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> Image.Image:
+        path = self.path
+        if not path.exists():
+            raise FileNotFoundError(f"no such image file: {path}")
+        if path.is_dir():
+            raise ImageError(f"{path}: is a folder, not an image file")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # tinct's budget applies instead
+                try:
+                    self.image = Image.open(path)
+                finally:
+                    Image.MAX_IMAGE_PIXELS = previous
+        except UnidentifiedImageError as error:
+            raise ImageError(f"{path}: not a readable image (unknown or unsupported format)") from error
+        except (OSError, SyntaxError, ValueError) as error:
+            raise ImageError(f"{path}: corrupt or truncated image ({error})") from error
+        return self.image
+
+    def __exit__(self, *exc) -> None:
+        self.image.close()
+
+
+def _open(path: Path, max_pixels: int | None = None) -> Image.Image:
+    """Open, check the budget from the header, then decode (and check PNG completeness)."""
+    image = _opened(path).__enter__()
+    check_pixels(*image.size, path, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
             image.load()
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"{path}: image too large ({error})") from error
-    except UnidentifiedImageError as error:
-        raise ImageError(f"{path}: not a readable image (unknown or unsupported format)") from error
-    except (OSError, SyntaxError, ValueError) as error:
+        if image.format == "PNG" and _png_is_short(path):
+            raise ImageError(f"{path}: truncated image: its pixel data ends before the last row")
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, zlib.error) as error:
         raise ImageError(f"{path}: corrupt or truncated image ({error})") from error
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+    except MemoryError:
+        raise ImageError(f"{path}: not enough memory to decode {image.size[0]} x {image.size[1]} px "
+                         f"(lower --max-pixels, or free memory)") from None
     try:
         return ImageOps.exif_transpose(image)
     except Exception:  # a broken EXIF block must not lose the picture itself
@@ -103,27 +210,32 @@ def _to_float_array(image: Image.Image, path: Path) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def load_image(path: str | os.PathLike) -> torch.Tensor:
+def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> torch.Tensor:
     """Load any supported image as ``(3, H, W)`` float32 RGB in ``[0, 1]``.
 
     RGBA / LA / transparent palette images are composited on white; 16-bit images keep
-    their precision; EXIF orientation is applied.
+    their precision; EXIF orientation is applied. Raises :class:`ImageError` naming the
+    file for what cannot be read (see the module docstring), before decoding when it is
+    over the pixel budget (``max_pixels``, default :data:`MAX_PIXELS`).
     """
     path = Path(path)
-    array = _to_float_array(_open(path), path)
+    array = _to_float_array(_open(path, max_pixels), path)
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ImageError(f"{path}: empty image")
+    if not np.isfinite(array).all():
+        raise ImageError(f"{path}: holds non-finite values (NaN or infinity); not an image tinct can use")
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
-def as_image(image, what: str = "image") -> torch.Tensor:
+def as_image(image, what: str = "image", *, max_pixels: int | None = None) -> torch.Tensor:
     """A path, PIL image, numpy array or tensor -> float32 ``(1|3, H, W)`` in [0, 1] (CPU).
 
     Paths go through :func:`load_image`; uint8 arrays are scaled (RGBA composited on white);
-    float arrays and tensors must already lie in [0, 1]. Errors name ``what``.
+    float arrays and tensors must already lie in [0, 1]. Errors name ``what``; all sizes are
+    checked against the pixel budget (``max_pixels``, default :data:`MAX_PIXELS`).
     """
     if isinstance(image, (str, os.PathLike)):
-        return load_image(image)
+        return load_image(image, max_pixels=max_pixels)
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGBA"))
     if isinstance(image, np.ndarray):
@@ -145,8 +257,7 @@ def as_image(image, what: str = "image") -> torch.Tensor:
         raise ValueError(f"{what} must be (1|3, H, W), (H, W) or (H, W, 3), got {tuple(image.shape)}")
     if tensor.shape[1] < 1 or tensor.shape[2] < 1:
         raise ValueError(f"{what} is empty: {tuple(tensor.shape)}")
-    if tensor.shape[1] * tensor.shape[2] > MAX_PIXELS:
-        raise ValueError(f"{what} too large: {tensor.shape[2]} x {tensor.shape[1]} px (at most {MAX_PIXELS} px)")
+    check_pixels(int(tensor.shape[2]), int(tensor.shape[1]), what, max_pixels)
     if not torch.isfinite(tensor).all() or tensor.min() < 0 or tensor.max() > 1:
         raise ValueError(f"{what} values must be finite and in [0, 1]")
     return tensor.contiguous()

@@ -44,6 +44,14 @@ class EvalConfig:
     samples: int = 8
     weights: str | None = None  # folder or file for FID / LPIPS weights
 
+    def __post_init__(self) -> None:
+        checks = {"size": (self.size, 8), "batch_size": (self.batch_size, 1), "max_hints": (self.max_hints, 0),
+                  "samples": (self.samples, 0), "limit": (1 if self.limit is None else self.limit, 1)}
+        for name, (value, least) in checks.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+        self.hint_counts = tuple(self.hint_counts)
+
 
 def load_dataset(spec: str, size: int, limit: int | None):
     """``openmoji:SPLIT`` or a folder of colour images."""
@@ -59,6 +67,8 @@ def load_dataset(spec: str, size: int, limit: int | None):
     dataset = FolderDataset(spec, size=size)
     if limit is not None:
         dataset.files = dataset.files[:limit]
+    if not len(dataset):
+        raise ValueError(f"--data {spec}: no images to evaluate")
     return dataset
 
 
