@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -62,19 +63,37 @@ def test_training_is_reproducible_and_resumes(tmp_path):
     assert any(not torch.equal(weights_a[key], weights_c[key]) for key in weights_a)  # it trained on
 
 
+def _cli_error(argv: list[str], capsys) -> str:
+    """Run the CLI on ``argv``, which must fail with exactly one ``tinct: error:`` line; returns it."""
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # a CLI that exits with its message instead of returning a status
+        code, err = 1, str(exit_.code)
+    else:
+        err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("tinct: error:")]
+    assert code != 0 and len(lines) == 1, (code, err[-2000:])
+    return lines[0]
+
+
 def test_cli_train_help_and_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "guiding_painter", "--help"])
     help_text = capsys.readouterr().out
     assert info.value.code == 0 and "--resume" in help_text and "--init" in help_text and "scft" in help_text
-    with pytest.raises(SystemExit, match="unknown method 'nope'"):
-        main(["train", "nope", "--out", str(tmp_path / "x")])
-    with pytest.raises(SystemExit, match="unknown key"):
-        main(["train", "guiding_painter", "--set", "model.width=3", "--out", str(tmp_path / "x")])
-    with pytest.raises(SystemExit, match="no checkpoint"):
-        main(["train", "guiding_painter", "--resume", str(tmp_path / "none.ckpt"), "--out", str(tmp_path / "x")])
-    with pytest.raises(SystemExit, match="--init: no .*model.safetensors"):
-        main(["train", "guiding_painter", "--init", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")])
+    out = ["--out", str(tmp_path / "x")]
+    assert "unknown method 'nope'" in _cli_error(["train", "nope", *out], capsys)
+    assert "unknown key" in _cli_error(["train", "guiding_painter", "--set", "model.width=3", *out], capsys)
+    assert "no checkpoint" in _cli_error(["train", "guiding_painter", "--resume", str(tmp_path / "none.ckpt"), *out],
+                                         capsys)
+    message = _cli_error(["train", "guiding_painter", "--init", str(tmp_path / "nothing"), *out], capsys)
+    assert "--init: no " in message and "model.safetensors" in message
+
+
+def test_checkpoint_every_zero_writes_only_the_final_export(tmp_path):
+    folder = fit("point_hints", _config(tmp_path, "run", max_steps=4, checkpoint_every=0), {"base_channels": 8})
+    assert (folder / "model.safetensors").is_file() and not (tmp_path / "run" / "checkpoints").exists()
 
 
 def test_linear_decay_follows_pix2pix():
@@ -211,3 +230,231 @@ def test_cli_trains_with_plain_ddp_on_two_cpu_processes(tmp_path):
     summary = json.loads((tmp_path / "run" / "model" / "train_summary.json").read_text())
     assert summary["batches"] == 2 and summary["optimizer_steps"] == 4  # 8 images / 2 processes / batch 2; G + D
     assert METHODS["point_hints"].from_pretrained(tmp_path / "run" / "model").config.base_channels == 8
+
+
+# ----------------------------------------------------------------------------- clear errors and guards
+
+
+def test_config_files_with_bad_yaml_name_the_file_and_line(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("train:\n  epochs: [1, 2\nmodel: {}\n")
+    with pytest.raises(ValueError, match=rf"^{path}, line \d+: not valid YAML: expected ',' or ']'"):
+        read_overrides(path)
+    path.write_text("train: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(ValueError, match=rf"^{path}, line 1: .*!!python/object/apply:os.system is not allowed"):
+        read_overrides(path)
+    message = _cli_error(["train", "point_hints", "--config", str(path), "--out", str(tmp_path / "x")], capsys)
+    assert str(path) in message and "line 1" in message and "hacked" not in capsys.readouterr().out
+    path.write_text("train: 3\n")
+    with pytest.raises(ValueError, match="'train' must map setting names to values, got int"):
+        read_overrides(path)
+    with pytest.raises(ValueError, match=rf"config file {tmp_path} is a folder"):
+        read_overrides(tmp_path)
+    with pytest.raises(ValueError, match=r"--set train.epochs=\[1: not valid YAML"):
+        parse_assignments(["train.epochs=[1"])
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"size": 4}, "train.size must be at least 8, got 4"),
+    ({"epochs": 0}, "train.epochs must be at least 1, got 0"),
+    ({"batch_size": 0}, "train.batch_size must be at least 1, got 0"),
+    ({"max_steps": 0}, r"train.max_steps must be -1 \(all epochs\) or at least 1, got 0"),
+    ({"max_steps": -2}, r"train.max_steps must be -1 \(all epochs\) or at least 1, got -2"),
+    ({"limit": 0}, "train.limit must be at least 1"),
+    ({"checkpoint_every": -1}, "train.checkpoint_every must be at least 0, got -1"),
+    ({"samples": 0}, "train.samples must be at least 1, got 0"),
+    ({"num_workers": -1}, "train.num_workers must be at least 0, got -1"),
+    ({"epochs": "3x"}, "train.epochs takes a whole number, got '3x'"),
+    ({"size": 32.5}, "train.size takes a whole number, got 32.5"),
+    ({"decay_start": 1.5}, r"train.decay_start must be in \[0, 1\], got 1.5"),
+    ({"seed": -1}, r"train.seed must be in \[0, 2\*\*32\), got -1"),
+])
+def test_train_config_rejects_values_out_of_range(changes, message):
+    with pytest.raises(ValueError, match=f"^{message}"):
+        TrainConfig(**changes)
+    with pytest.raises(ValueError, match=f"^{message}"):  # the CLI's path: --set / --config / flags
+        override(TrainConfig(), changes, where="train")
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"precision": "bad"}, r"precision='bad': Precision 'bad' is invalid"),
+    ({"accelerator": "tpux"}, r"accelerator='tpux'.*invalid accelerator name"),
+    ({"devices": 0}, r"devices=0.*not a valid input"),
+])
+def test_lightning_settings_it_refuses_are_one_clear_error(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=f"^cannot train with .*{message}"):
+        fit("point_hints", _config(tmp_path, "x", **changes), {"base_channels": 8})
+    assert not (tmp_path / "x").exists()  # refused before anything was built
+
+
+def test_a_size_the_method_cannot_take_is_its_own_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="multiples of 16, got 40×40"):
+        fit("scft", _config(tmp_path, "scft", size=40, limit=2), {"base_channels": 8, "res_blocks": 1})
+
+
+def test_resume_refuses_what_is_not_a_checkpoint_of_this_method(tmp_path, capsys):
+    import pickle
+
+    fit("point_hints", _config(tmp_path, "run", max_steps=2), {"base_channels": 8})
+    checkpoint = tmp_path / "run" / "checkpoints" / "step=2.ckpt"
+    config = _config(tmp_path, "other", max_steps=2)
+
+    def refused(resume, method="point_hints", model=None):
+        with pytest.raises(ValueError) as info:
+            fit(method, config, {"base_channels": 8} if model is None else model, resume=str(resume))
+        return str(info.value)
+
+    message = refused(tmp_path / "run")
+    assert "is a folder" in message and str(tmp_path / "run" / "checkpoints" / "last.ckpt") in message
+    (tmp_path / "random.ckpt").write_bytes(bytes(range(256)) * 4)
+    assert "random.ckpt is not a Lightning checkpoint (not a PyTorch zip archive)" in refused(tmp_path / "random.ckpt")
+    (tmp_path / "plain.pkl").write_bytes(pickle.dumps({"state_dict": {}}))
+    assert "plain.pkl is not a Lightning checkpoint" in refused(tmp_path / "plain.pkl")
+    torch.save({"weights": torch.ones(2)}, tmp_path / "weights.pt")
+    assert "not a Lightning training checkpoint (it has no state_dict, optimizer_states, loops)" in refused(
+        tmp_path / "weights.pt")
+    torch.save({"state_dict": {}, "optimizer_states": [], "loops": {}, "path": tmp_path}, tmp_path / "objects.ckpt")
+    assert "holds Python objects other than tensors" in refused(tmp_path / "objects.ckpt")
+    message = refused(checkpoint, "guiding_painter", TINY)
+    assert message == f"--resume {checkpoint} is a checkpoint of point_hints, not guiding_painter"
+    message = refused(checkpoint, model={"base_channels": 16})
+    assert "does not fit point_hints with these model settings: method." in message and "(8," in message
+    assert "is a checkpoint of point_hints" in _cli_error(
+        ["train", "guiding_painter", "--resume", str(checkpoint), "--out", str(tmp_path / "cli")], capsys)
+
+
+def test_init_refuses_weights_that_do_not_fit(tmp_path):
+    METHODS["point_hints"](METHODS["point_hints"].config_class(base_channels=16)).save_pretrained(tmp_path / "wide")
+    METHODS["guiding_painter"](METHODS["guiding_painter"].config_class(**TINY)).save_pretrained(tmp_path / "gp")
+    config = _config(tmp_path, "x", max_steps=2)
+    with pytest.raises(ValueError, match=rf"^--init: the weights in {tmp_path / 'wide'} do not fit point_hints with "
+                                         r"these model settings: \S+ is \(16, .*\) there but \(8, .*\) in the model"):
+        fit("point_hints", dataclasses.replace(config, init=str(tmp_path / "wide")), {"base_channels": 8})
+    with pytest.raises(ValueError, match=r"do not fit point_hints .*\(they are guiding_painter weights\): colorizer"):
+        fit("point_hints", dataclasses.replace(config, init=str(tmp_path / "gp")), {"base_channels": 8})
+    weights = tmp_path / "wide" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # truncated
+    with pytest.raises(ValueError, match=rf"^--init: cannot read {weights} \(corrupt or truncated\?\)"):
+        fit("point_hints", dataclasses.replace(config, init=str(tmp_path / "wide")), {"base_channels": 16})
+    weights.write_bytes(b"\xff" * 64)  # garbage
+    with pytest.raises(ValueError, match=rf"^--init: cannot read {weights}"):
+        fit("point_hints", dataclasses.replace(config, init=str(tmp_path / "wide")), {"base_channels": 16})
+
+
+def _undecodable_png(path) -> None:
+    """A PNG whose header and chunk checksums are fine but whose pixel data does not inflate."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), (200, 100, 50)).save(buffer, "PNG")
+    data = buffer.getvalue()
+    at = data.index(b"IDAT")
+    length = struct.unpack(">I", data[at - 4 : at])[0]
+    body = (bytes(range(256)) * (length // 256 + 1))[:length]
+    path.write_bytes(data[: at + 4] + body + struct.pack(">I", zlib.crc32(b"IDAT" + body)) + data[at + 8 + length :])
+
+
+def test_a_folder_with_no_decodable_image_is_a_clear_error(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        _undecodable_png(folder / name)
+    with pytest.raises(ValueError, match=rf"^no image in {folder} could be decoded: all 2 image file"):
+        fit("point_hints", _config(tmp_path, "run", data=str(folder)), {"base_channels": 8})
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no images here")
+    with pytest.raises(ValueError, match=rf"^no readable images in {empty}: found no image files"):
+        fit("point_hints", _config(tmp_path, "run", data=str(empty)), {"base_channels": 8})
+
+
+class NanLoss(Toy):
+    """The toy add-on method whose loss turns NaN at its third batch."""
+
+    name = "nan_loss"
+
+    def training_steps(self):
+        batches = []
+
+        def poisoned(run):
+            def step(batch, carry, *, progress, generator):
+                loss, logs, out = run(batch, carry, progress=progress, generator=generator)
+                batches.append(progress)
+                return (loss * float("nan") if len(batches) == 3 else loss), logs, out
+            return step
+
+        return [dataclasses.replace(step, run=poisoned(step.run)) for step in super().training_steps()]
+
+
+class NanGradient(Toy):
+    """The toy add-on method whose loss stays finite while the add-on weight's gradient is NaN
+    (sqrt(|x|) at x = 0: 0 * inf), so its first update makes the weight NaN."""
+
+    name = "nan_gradient"
+
+    def training_steps(self):
+        def poisoned(run):
+            def step(batch, carry, *, progress, generator):
+                loss, logs, out = run(batch, carry, progress=progress, generator=generator)
+                return loss + (self.addon.weight * 0).abs().sqrt().sum(), logs, out
+            return step
+
+        return [dataclasses.replace(step, run=poisoned(step.run)) for step in super().training_steps()]
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_export(tmp_path, monkeypatch):
+    monkeypatch.setitem(METHODS, "nan_loss", NanLoss)
+    config = _config(tmp_path, "nan", limit=8, epochs=1)  # 4 batches, one step each; exports at steps 2 and 4
+    with pytest.raises(ValueError, match=r"^training stopped at global step 2 \(epoch 0, batch 2\) in the 'addon' "
+                                         r"step: its loss is nan; nothing of it was saved"):
+        fit("nan_loss", config, {"addon_only": True})
+    exported = load_file(tmp_path / "nan" / "model" / "model.safetensors")
+    saved = torch.load(tmp_path / "nan" / "checkpoints" / "step=2.ckpt", weights_only=True)["state_dict"]
+    assert all(torch.equal(exported[key], saved[f"method.{key}"]) for key in exported)  # step 2's good weights
+    assert not (tmp_path / "nan" / "checkpoints" / "step=4.ckpt").exists()
+
+
+def test_a_non_finite_weight_stops_training_without_exporting_over_a_good_model(tmp_path, monkeypatch):
+    monkeypatch.setitem(METHODS, "toy", Toy)
+    monkeypatch.setitem(METHODS, "nan_gradient", NanGradient)
+    config = _config(tmp_path, "run", limit=8, epochs=1)
+    good = fit("toy", config, {"addon_only": True}) / "model.safetensors"
+    before = good.read_bytes()
+    with pytest.raises(ValueError, match=r"^training stopped at global step 0 \(epoch 0, batch 0\) in the 'addon' "
+                                         r"step: the weight addon.weight became non-finite \(nan\); nothing"):
+        fit("nan_gradient", config, {"addon_only": True})
+    assert good.read_bytes() == before  # the good export in run/model was not overwritten
+
+
+def test_checking_every_weight_is_cheap_and_names_the_first_bad_one():
+    import time
+
+    from tinct.train import MethodModule
+
+    module = MethodModule(torch.nn.Sequential(*[torch.nn.Linear(1000, 1000) for _ in range(5)]), TrainConfig())
+    parameters = list(module.method.parameters())  # 5M
+    step = type("Step", (), {"name": "g", "parameters": parameters})()
+    for parameter in parameters:
+        parameter.grad = torch.ones_like(parameter)
+    adam = torch.optim.Adam(parameters)
+
+    def seconds(work) -> float:
+        work()
+        started = time.perf_counter()
+        for _ in range(3):
+            work()
+        return time.perf_counter() - started
+
+    assert seconds(lambda: module._check_parameters(step, 0)) < seconds(adam.step) / 3  # measured: about 1/30
+    with torch.no_grad():
+        parameters[0][0, 0] = 1e30  # huge but finite: its L2 norm overflows, yet nothing is wrong
+    module._check_parameters(step, 0)
+    with torch.no_grad():
+        module.method[3].bias[7] = float("nan")
+    module._names = {id(p): name for name, p in module.method.named_parameters()}
+    with pytest.raises(ValueError, match=r"the weight 3.bias became non-finite \(nan\)"):
+        module._check_parameters(step, 0)

@@ -23,6 +23,20 @@ Configs are dataclasses; a YAML file overrides them (``train:`` and ``model:`` s
 and an unknown key is an error. The same code runs on one CPU or many GPUs with DDP
 (``devices``, ``strategy``). Reproducible from a seed on CPU: global seeding, deterministic
 algorithms, and a per-step random generator derived from (seed, step, rank).
+
+Exact resume: a run stopped at any checkpoint (mid-epoch, or killed after it) and resumed
+gives, on CPU, the same weights and optimiser state tensor for tensor as a run that never
+stopped. Nothing random depends on how long the process has been running: the order of an
+epoch and each sample's augmentation are pure functions of (seed, epoch, index)
+(:mod:`tinct.data.sampling`), the training steps draw from the per-step generator, and the
+checkpoint records where training stands in the data (the :class:`DataModule`'s state: the
+epoch and how many of its batches are done, as Lightning's loop counts them), so a resumed
+epoch skips exactly the batches already trained on.
+
+Errors a user can cause (a bad setting, config file, checkpoint or ``--init`` folder, a
+diverging loss) raise one-line ``ValueError``/``FileNotFoundError`` naming the file or
+setting and the reason. A non-finite loss or weight stops training at once, before anything
+is exported or checkpointed, so the last good export in ``out/model`` survives.
 """
 
 from __future__ import annotations
@@ -30,7 +44,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import time
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -57,12 +73,53 @@ class TrainConfig:
     devices: Any = 1  # int or "auto"; >1 with strategy "ddp" trains on several GPUs
     strategy: str = "auto"
     precision: str = "32-true"
-    checkpoint_every: int = 100  # steps between checkpoints (Lightning .ckpt + exported weights)
+    checkpoint_every: int = 100  # steps between checkpoints (Lightning .ckpt + exported weights); 0: none, only the final export
     samples: int = 6  # validation images in the per-epoch sample grid
     sample_hints: tuple[int, ...] = (0, 3, 10)
     decay_start: float = 0.5  # fraction of training after which the learning rate decays linearly
     init: str | None = None  # start from the weights of an exported model folder (fine-tuning)
     out: str = "runs/train"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """ValueError naming the first setting that is out of range (``train.KEY ...``).
+        Accelerator, devices, strategy and precision are Lightning's to check (see :func:`fit`)."""
+        whole = ("size", "batch_size", "epochs", "max_steps", "num_workers", "seed", "checkpoint_every", "samples")
+        for name in whole + (("limit",) if self.limit is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"train.{name} takes a whole number, got {value!r}")
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"train.augment takes true/false, got {self.augment!r}")
+        if isinstance(self.decay_start, bool) or not isinstance(self.decay_start, (int, float)):
+            raise ValueError(f"train.decay_start takes a number, got {self.decay_start!r}")
+        if not isinstance(self.sample_hints, (list, tuple)):
+            raise ValueError(f"train.sample_hints takes a list of hint counts, got {self.sample_hints!r}")
+        self.sample_hints = tuple(self.sample_hints)
+        minimum = {"size": 8, "batch_size": 1, "epochs": 1, "samples": 1, "num_workers": 0, "checkpoint_every": 0}
+        for name, least in minimum.items():
+            if getattr(self, name) < least:
+                raise ValueError(f"train.{name} must be at least {least}, got {getattr(self, name)}")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(f"train.max_steps must be -1 (all epochs) or at least 1, got {self.max_steps}")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"train.seed must be in [0, 2**32), got {self.seed}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"train.limit must be at least 1 (or unset: all images), got {self.limit}")
+        if not 0.0 <= self.decay_start <= 1.0:
+            raise ValueError(f"train.decay_start must be in [0, 1], got {self.decay_start}")
+        if self.sketch not in ("line", "xdog"):
+            raise ValueError(f"train.sketch takes 'line' or 'xdog', got {self.sketch!r}")
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in self.sample_hints):
+            raise ValueError(f"train.sample_hints takes hint counts >= 0, got {list(self.sample_hints)}")
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's message as one line (the first), or its type when it has none."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _coerce(value: Any, current: Any, key: str) -> Any:
@@ -87,30 +144,55 @@ def override(config, values: dict, *, where: str):
     return dataclasses.replace(config, **{k: _coerce(v, getattr(config, k), f"{where}.{k}") for k, v in values.items()})
 
 
-def read_overrides(path: str | Path) -> dict[str, dict]:
-    """A YAML file with optional ``train:`` and ``model:`` mappings."""
+def _load_yaml(text: str, where: str, *, lines: bool = True) -> Any:
+    """``yaml.safe_load`` with its errors as one-line ValueErrors naming ``where`` (and the
+    line, with ``lines``); a ``!!python/...`` tag is refused: config files hold plain values."""
     import yaml
 
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        at = f", line {mark.line + 1}" if lines and mark is not None else ""
+        problem = getattr(error, "problem", None) or _first_line(error)
+        if isinstance(error, yaml.constructor.ConstructorError) and "tag:yaml.org,2002:" in problem:
+            tag = problem[problem.index("tag:yaml.org,2002:"):].strip("'").replace("tag:yaml.org,2002:", "!!")
+            problem = f"the tag {tag} is not allowed (plain YAML values only)"
+        raise ValueError(f"{where}{at}: not valid YAML: {problem}") from None
+
+
+def read_overrides(path: str | Path) -> dict[str, dict]:
+    """A YAML file with optional ``train:`` and ``model:`` mappings."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no config file {path}")
-    content = yaml.safe_load(path.read_text()) or {}
+    if path.is_dir():
+        raise ValueError(f"config file {path} is a folder, not a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"config file {path} is not UTF-8 text (a YAML file was expected)") from None
+    content = _load_yaml(text, str(path)) or {}
     if not isinstance(content, dict) or set(content) - {"train", "model"}:
-        raise ValueError(f"{path}: expected top-level keys 'train' and/or 'model', got {sorted(content) if isinstance(content, dict) else type(content).__name__}")
-    return {section: dict(content.get(section) or {}) for section in ("train", "model")}
+        raise ValueError(f"{path}: expected top-level keys 'train' and/or 'model', got {sorted(map(str, content)) if isinstance(content, dict) else type(content).__name__}")
+    sections = {}
+    for section in ("train", "model"):
+        values = content.get(section) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{path}: '{section}' must map setting names to values, got {type(values).__name__} {values!r}")
+        sections[section] = dict(values)
+    return sections
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, dict]:
     """``["model.base_channels=16", "train.epochs=3"]`` -> {"model": {...}, "train": {...}} (YAML values)."""
-    import yaml
-
     result: dict[str, dict] = {"train": {}, "model": {}}
     for item in assignments:
         key, sep, raw = item.partition("=")
         section, dot, name = key.partition(".")
         if not sep or not dot or section not in result:
             raise ValueError(f"--set takes train.KEY=VALUE or model.KEY=VALUE, got {item!r}")
-        result[section][name] = yaml.safe_load(raw)
+        result[section][name] = _load_yaml(raw, f"--set {item}", lines=False)
     return result
 
 
@@ -145,9 +227,11 @@ class MethodModule(L.LightningModule):
         self.start_step = 0  # set when training starts: after a resume, the restored step
         self.batches_done = 0  # batches trained so far (restored on resume): the schedule's clock
         self._steps: list = []
+        self._names: dict[int, str] = {}  # id(parameter) -> its name, for the non-finite check's message
 
     def configure_optimizers(self):
         self._steps = self.method.training_steps()
+        self._names = {id(parameter): name for name, parameter in self.method.named_parameters()}
         optimizers = [torch.optim.Adam(step.parameters, lr=step.lr, betas=tuple(step.betas)) for step in self._steps]
         trainer = self.trainer
         trainer.estimated_stepping_batches  # sets up the training loader, so num_training_batches is known
@@ -160,6 +244,7 @@ class MethodModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["tinct_batches_done"] = self.batches_done
+        checkpoint["tinct_method"] = self.method.name  # what --resume checks first
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         # checkpoints of earlier versions count only optimiser steps (two per batch, G and D)
@@ -198,6 +283,38 @@ class MethodModule(L.LightningModule):
             offset += grad.numel()
             parameter.grad = values.clone() if seen > 0 else None
 
+    def _diverged(self, step, at: int, what: str) -> ValueError:
+        return ValueError(f"training stopped at global step {at} (epoch {self.current_epoch}, batch "
+                          f"{self.batches_done}) in the {step.name!r} step: {what}; nothing of it was saved, "
+                          f"{Path(self.config.out) / 'model'} keeps the last good export (try a lower learning "
+                          f"rate, or check the data)")
+
+    def _check_loss(self, step, at: int, loss: torch.Tensor) -> None:
+        values = loss.detach().float().flatten()
+        finite = torch.isfinite(values)
+        if not bool(finite.all()):
+            raise self._diverged(step, at, f"its loss is {values[~finite][0].item()}")
+
+    def _check_parameters(self, step, at: int) -> None:
+        """A step's parameters after its update: one fused L2 norm per tensor (a NaN or inf in
+        it makes its norm non-finite), one sync, about 1/30 of an Adam step's work. Only when
+        a norm is not finite are the tensors checked exactly (huge finite weights can overflow
+        a norm) and the first bad one named."""
+        parameters = [p.detach() for p in step.parameters]
+        if not parameters:
+            return
+        with torch.no_grad():
+            norms = torch.stack(torch._foreach_norm(parameters))
+        if bool(torch.isfinite(norms).all()):
+            return
+        bad = [p for p in step.parameters if not bool(torch.isfinite(p.detach()).all())]
+        if not bad:
+            return
+        kinds = {"nan" if p.isnan().any() else "inf" for p in bad}
+        name = self._names.get(id(bad[0]), "a parameter")
+        raise self._diverged(step, at, f"the weight {name} became non-finite ({'/'.join(sorted(kinds))})"
+                                       + (f", and {len(bad) - 1} more" if len(bad) > 1 else ""))
+
     def training_step(self, batch: dict, batch_index: int) -> None:
         optimizers = self.optimizers()
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
@@ -208,13 +325,16 @@ class MethodModule(L.LightningModule):
         for step, optimizer in zip(self._steps, optimizers):
             if not step.is_active(progress):
                 continue
+            at = self.global_step  # optimiser steps done before this one
             self.toggle_optimizer(optimizer)
             with self._no_sync():
                 loss, step_logs, passed_on = step.run(batch, carry, progress=progress, generator=generator)
+                self._check_loss(step, at, loss)
                 optimizer.zero_grad(set_to_none=True)
                 self.manual_backward(loss)
             self._average_gradients(step.parameters)
             optimizer.step()
+            self._check_parameters(step, at)
             self.untoggle_optimizer(optimizer)
             carry = {**carry, **passed_on}
             logs.update(step_logs)
@@ -242,61 +362,123 @@ def _keep(keys: tuple[str, ...]):
 
 
 def _datasets(config: TrainConfig, batch_keys: tuple[str, ...]):
+    """(train, val): train is keyed by an :class:`~tinct.data.sampling.EpochSampler`'s
+    ``(index, draw_seed)`` and augments each sample with its own seeded generator."""
     import copy
 
     from tinct.data.augment import joint_flip_crop
     from tinct.data.folder import FolderDataset
     from tinct.data.openmoji import OpenMojiDataset
+    from tinct.data.sampling import SeededTransform
 
     keep = _keep(batch_keys)
 
-    def augment(sample: dict) -> dict:
-        sample = keep(sample)
-        return joint_flip_crop(sample, size=config.size) if config.augment else sample
+    def augment(sample: dict, *, generator: torch.Generator) -> dict:
+        return joint_flip_crop(sample, size=config.size, generator=generator) if config.augment else sample
 
     if config.data == "openmoji":
-        train = OpenMojiDataset("train", size=config.size, sketch=config.sketch, transform=augment, limit=config.limit)
+        train = OpenMojiDataset("train", size=config.size, sketch=config.sketch, transform=keep, limit=config.limit)
         val = OpenMojiDataset("val", size=config.size, sketch=config.sketch, limit=config.samples, transform=keep)
-        return train, val
-    train = FolderDataset(config.data, size=config.size, transform=augment)
+        return SeededTransform(train, augment), val
+    train = FolderDataset(config.data, size=config.size, transform=keep)
     if config.limit is not None:
         train.files = train.files[: config.limit]
     val = copy.copy(train)  # the folder is scanned once; the samples are its first images, unaugmented
-    val.files, val.transform = train.files[: config.samples], keep
-    return train, val
+    val.files = train.files[: config.samples]
+    return SeededTransform(train, augment), val
 
 
 class DataModule(L.LightningDataModule):
-    """Training images (shuffled, seeded) and a few fixed validation images for samples."""
+    """Training images (shuffled, seeded) and a few fixed validation images for samples.
+
+    The training loader's :class:`~tinct.data.sampling.EpochSampler` shards the data over
+    the processes itself (so Lightning must not wrap it: see :func:`fit`). The module's
+    ``state_dict`` (saved in every checkpoint) is where training stands in the data; after
+    ``load_state_dict`` the loader starts in that epoch, after the batches already done.
+    """
 
     def __init__(self, config: TrainConfig, batch_keys: tuple[str, ...] = ("sketch", "color")):
         super().__init__()
         self.config = config
         self.train, self.val = _datasets(config, batch_keys)
+        self._resume: dict | None = None  # a checkpoint's state_dict, when resuming
+        items = [self.val[i] for i in range(min(self.config.samples, len(self.val)))]  # read now: errors early
+        self._samples = {key: torch.stack([item[key] for item in items]) for key in items[0]}
+
+    def _processes(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def _layout(self) -> dict[str, int]:
+        """What the order of the batches depends on, besides the epoch."""
+        return {"images": len(self.train), "batch_size": self.config.batch_size, "seed": self.config.seed,
+                "processes": self._processes()[1]}
 
     def train_dataloader(self):
+        from tinct.data.sampling import EpochSampler
+
+        rank, world = self._processes()
+        sampler = EpochSampler(len(self.train), batch_size=self.config.batch_size, seed=self.config.seed, rank=rank,
+                               world_size=world)
+        if self._resume is not None:
+            saved = {key: self._resume.get(key) for key in self._layout()}
+            if saved == self._layout():
+                sampler.resume_at(self._resume["epoch"], self._resume["batches"])
+            else:
+                log.warning("the data changed since the checkpoint (%s then, %s now): the resumed epoch does not "
+                            "repeat the original order", saved, self._layout())
         return torch.utils.data.DataLoader(
-            self.train, batch_size=self.config.batch_size, shuffle=True, drop_last=len(self.train) > self.config.batch_size,
-            num_workers=self.config.num_workers, generator=torch.Generator().manual_seed(self.config.seed),
-            persistent_workers=self.config.num_workers > 0,
+            self.train, batch_size=self.config.batch_size, sampler=sampler, drop_last=len(sampler) > self.config.batch_size,
+            num_workers=self.config.num_workers, persistent_workers=self.config.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.config.seed),  # worker seeds: never the global generator
         )
 
+    def state_dict(self) -> dict:
+        """The epoch and how many of its batches are trained on, as Lightning's loop counts them
+        (the loader itself runs a batch ahead); saved at an epoch's last batch, the next epoch."""
+        trainer = self.trainer
+        if trainer is None or not math.isfinite(trainer.num_training_batches):
+            return {}
+        epoch = trainer.current_epoch
+        batches = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        if batches >= trainer.num_training_batches:
+            epoch, batches = epoch + 1, 0
+        return {"epoch": int(epoch), "batches": int(batches), **self._layout()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._resume = dict(state) if state else None
+
     def sample_batch(self) -> dict:
-        items = [self.val[i] for i in range(min(self.config.samples, len(self.val)))]
-        return {key: torch.stack([item[key] for item in items]) for key in items[0]}
+        """The validation images of the per-epoch sample grid, unaugmented."""
+        return self._samples
+
+
+def _non_finite(module: torch.nn.Module) -> str | None:
+    """The name of the first floating-point tensor of ``module``'s state that is not finite."""
+    return next((name for name, tensor in module.state_dict().items()
+                 if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())), None)
 
 
 class SamplesAndExport(L.Callback):
     """Each epoch: a sample grid PNG; every ``checkpoint_every`` steps and at the end: the
-    exported weights (config.json + model.safetensors) under ``out/model``."""
+    exported weights (config.json + model.safetensors) under ``out/model``. Weights that are
+    not finite are never exported over the folder (:class:`MethodModule` stops training first)."""
 
-    def __init__(self, config: TrainConfig, sample_batch: dict):
+    def __init__(self, config: TrainConfig, sample_batch: dict | None = None):
         self.config = config
-        self.sample_batch = sample_batch
+        self.sample_batch = sample_batch  # None: the datamodule's, read at setup
         self.out = Path(config.out)
+
+    def setup(self, trainer, module, stage: str) -> None:
+        if self.sample_batch is None:
+            self.sample_batch = trainer.datamodule.sample_batch()
 
     def _export(self, trainer, module: MethodModule) -> None:
         if trainer.is_global_zero:
+            bad = _non_finite(module.method)
+            if bad is not None:
+                raise ValueError(f"not exporting to {self.out / 'model'}: the weight {bad} is not finite "
+                                 f"(the folder keeps the last good export)")
             module.method.save_pretrained(self.out / "model")
             (self.out / "model" / "train_config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2))
 
@@ -336,56 +518,144 @@ def build_method(name: str, overrides: dict | None = None):
     return METHODS[name](config)
 
 
-def fit(method_name: str, config: TrainConfig, model_overrides: dict | None = None, *, resume: str | None = None,
-        fast_dev_run: bool = False, callbacks: tuple = ()) -> Path:
-    """Train ``method_name``; returns the exported model folder (``config.out/model``).
+def _first_mismatch(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> str | None:
+    """The first key that is missing from ``found``, has another shape there, or is unknown."""
+    for key, tensor in expected.items():
+        if key not in found:
+            return f"it has no {key}"
+        if tuple(found[key].shape) != tuple(tensor.shape):
+            return f"{key} is {tuple(found[key].shape)} there but {tuple(tensor.shape)} in the model"
+    unknown = next((key for key in found if key not in expected), None)
+    return f"it has {unknown}, which the model has not" if unknown is not None else None
 
-    ``resume``: a Lightning checkpoint path, or ``"auto"`` for ``out/checkpoints/last.ckpt``;
-    ``callbacks``: more Lightning callbacks (progress probes, early stopping, ...).
-    """
+
+def _load_init(method, folder: Path) -> None:
+    """Start from the weights exported to ``folder`` (``--init``): they must fit exactly."""
+    from safetensors import SafetensorError, safe_open
+
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"--init: no {weights}")
+    try:
+        with safe_open(str(weights), framework="pt") as file:
+            saved_method = (file.metadata() or {}).get("method")
+            state = {key: file.get_tensor(key) for key in file.keys()}
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"--init: cannot read {weights} (corrupt or truncated?): {_first_line(error)}") from None
+    problem = _first_mismatch(method.state_dict(), state)
+    if problem is not None:
+        of = f" (they are {saved_method} weights)" if saved_method and saved_method != method.name else ""
+        raise ValueError(f"--init: the weights in {folder} do not fit {method.name} with these model settings{of}: "
+                         f"{problem}")
+    method.load_state_dict(state)
+    log.info("starting from the weights in %s", weights)
+
+
+def _checkpoint_path(resume: str | None, out: Path) -> Path | None:
+    """The checkpoint ``resume`` names (``"auto"``: ``out/checkpoints/last.ckpt`` if any)."""
+    if not resume:
+        return None
+    if resume == "auto":
+        path = out / "checkpoints" / "last.ckpt"
+        if not path.exists():
+            log.warning("no checkpoint at %s: starting from scratch", path)
+            return None
+        return path
+    path = Path(resume)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint {path} to resume from")
+    if path.is_dir():
+        last = path / "checkpoints" / "last.ckpt"
+        hint = f" such as {last}" if last.is_file() else ""
+        raise ValueError(f"--resume {path} is a folder; give a Lightning checkpoint file{hint}, or --resume auto")
+    return path
+
+
+def _check_checkpoint(path: Path, module: MethodModule, method_name: str) -> None:
+    """ValueError unless ``path`` is a Lightning training checkpoint of this method and model
+    config; a warning when an earlier version wrote it (it resumes, but not exactly)."""
+    import pickle
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"--resume {path} is not a Lightning checkpoint (not a PyTorch zip archive)")
+    try:  # what Lightning will load; mmap: the tensors are not read, only their shapes
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError:
+        raise ValueError(f"--resume {path} is not a Lightning checkpoint (it holds Python objects other than "
+                         f"tensors and plain values)") from None
+    except (RuntimeError, OSError, ValueError, EOFError) as error:
+        raise ValueError(f"--resume {path} is not a readable checkpoint: {_first_line(error)}") from None
+    missing = [key for key in ("state_dict", "optimizer_states", "loops")
+               if not isinstance(checkpoint, dict) or key not in checkpoint]
+    if missing:
+        raise ValueError(f"--resume {path} is not a Lightning training checkpoint (it has no {', '.join(missing)})")
+    saved_method = checkpoint.get("tinct_method")
+    if saved_method is not None and saved_method != module.method.name:
+        raise ValueError(f"--resume {path} is a checkpoint of {saved_method}, not {method_name}")
+    problem = _first_mismatch(module.state_dict(), checkpoint["state_dict"])
+    if problem is not None:
+        raise ValueError(f"--resume {path} does not fit {method_name} with these model settings: {problem}")
+    if DataModule.__qualname__ not in checkpoint:
+        log.warning("%s was written by an earlier version of tinct: it resumes, but not exactly like an "
+                    "uninterrupted run (the data order of its epoch starts over)", path)
+
+
+def _trainer(config: TrainConfig, *, fast_dev_run: bool, callbacks: tuple) -> L.Trainer:
+    """The Lightning trainer; its errors on accelerator/devices/strategy/precision as one line."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    method = build_method(method_name, model_overrides)
-    if config.init:
-        from safetensors.torch import load_file
-
-        weights = Path(config.init) / "model.safetensors"
-        if not weights.exists():
-            raise FileNotFoundError(f"--init: no {weights}")
-        method.load_state_dict(load_file(weights))
-        log.info("starting from the weights in %s", weights)
-    data = DataModule(config, tuple(method.batch_keys))
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = None
-    if resume == "auto":
-        ckpt_path = out / "checkpoints" / "last.ckpt"
-        if not ckpt_path.exists():
-            log.warning("no checkpoint at %s: starting from scratch", ckpt_path)
-            ckpt_path = None
-    elif resume:
-        ckpt_path = Path(resume)
-        if not ckpt_path.exists():
-            raise FileNotFoundError(f"no checkpoint {ckpt_path} to resume from")
     loggers = [CSVLogger(out, name="logs")]  # a resumed run logs into a new version folder
     try:
         loggers.append(TensorBoardLogger(out, name="tensorboard"))
     except ModuleNotFoundError:
         log.warning("tensorboard is not installed: logging to CSV only")
     # every checkpoint_every steps: step=N.ckpt (all kept) and last.ckpt (what --resume auto reads)
-    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="{step}", every_n_train_steps=max(1, config.checkpoint_every),
-                                 save_last=True, save_top_k=-1)
-    trainer = L.Trainer(
-        accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
-        precision=config.precision, max_epochs=config.epochs, max_steps=config.max_steps,
-        deterministic=True, logger=loggers, callbacks=[checkpoint, SamplesAndExport(config, data.sample_batch()), *callbacks],
-        fast_dev_run=fast_dev_run, log_every_n_steps=10, enable_progress_bar=True, default_root_dir=out,
-    )
-    started = time.time()
+    checkpoints = [ModelCheckpoint(dirpath=out / "checkpoints", filename="{step}", every_n_train_steps=config.checkpoint_every,
+                                   save_last=True, save_top_k=-1)] if config.checkpoint_every > 0 else []
+    try:
+        return L.Trainer(
+            accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
+            precision=config.precision, max_epochs=config.epochs, max_steps=config.max_steps,
+            deterministic=True, logger=loggers, callbacks=[*checkpoints, SamplesAndExport(config), *callbacks],
+            enable_checkpointing=bool(checkpoints), fast_dev_run=fast_dev_run, log_every_n_steps=10,
+            enable_progress_bar=True, default_root_dir=out,
+            use_distributed_sampler=False,  # the EpochSampler shards the data over the processes itself
+        )
+    except (ValueError, TypeError, MisconfigurationException) as error:
+        raise ValueError(f"cannot train with accelerator={config.accelerator!r}, devices={config.devices!r}, "
+                         f"strategy={config.strategy!r}, precision={config.precision!r}: {_first_line(error)}") from None
+
+
+def fit(method_name: str, config: TrainConfig, model_overrides: dict | None = None, *, resume: str | None = None,
+        fast_dev_run: bool = False, callbacks: tuple = ()) -> Path:
+    """Train ``method_name``; returns the exported model folder (``config.out/model``).
+
+    ``resume``: a Lightning checkpoint path, or ``"auto"`` for ``out/checkpoints/last.ckpt``;
+    resuming from any checkpoint gives what the uninterrupted run gives (exactly, on CPU).
+    ``callbacks``: more Lightning callbacks (progress probes, early stopping, ...).
+    Everything is checked before training starts: the settings, the checkpoint, ``--init``.
+    """
+    config.validate()
+    out = Path(config.out)
+    ckpt_path = _checkpoint_path(resume, out)
+    trainer = _trainer(config, fast_dev_run=fast_dev_run, callbacks=callbacks)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    method = build_method(method_name, model_overrides)
+    if config.init:
+        _load_init(method, Path(config.init))
     module = MethodModule(method, config)
-    trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    if ckpt_path is not None:
+        _check_checkpoint(ckpt_path, module, method_name)
+    data = DataModule(config, tuple(method.batch_keys))
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    with warnings.catch_warnings():  # the DataModule's state makes the loader resumable; Lightning cannot tell
+        warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
+        trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
     # Lightning counts optimiser steps: with manual optimisation, one per active step and batch
     log.info("trained %s to %d optimiser steps in %.0f s", method_name, trainer.global_step, time.time() - started)
     if trainer.is_global_zero:

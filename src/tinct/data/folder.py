@@ -3,7 +3,9 @@
 Each image is scaled so its longer side is ``size`` and mirror-padded to a square (never
 stretched); the sketch is XDoG of the colour image and the region map is the trapped-ball
 segmentation of that sketch. Files that cannot be read are skipped with one warning that
-names them and gives the count.
+names them and gives the count; a file whose header reads but whose pixels do not decode is
+skipped (once, with a warning) when first met, and a folder where no image decodes at all
+is a ValueError naming the folder.
 """
 
 from __future__ import annotations
@@ -48,9 +50,11 @@ class FolderDataset:
             more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
             log.warning("skipped %d unreadable image file(s) in %s: %s%s", len(self.skipped), self.root, shown, more)
         if not self.files:
-            raise ValueError(f"no readable images in {self.root} (skipped {len(self.skipped)})")
+            found = f"{len(self.skipped)} unreadable image file(s)" if self.skipped else "no image files"
+            raise ValueError(f"no readable images in {self.root}: found {found}")
         self.size = size
         self.transform = transform
+        self.undecodable: set[Path] = set()  # files met that failed to decode (per process)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -60,16 +64,20 @@ class FolderDataset:
         from tinct.regions import trapped_ball
 
         # A file that passed the header check can still fail to decode: use the next one,
-        # so one bad file never stops a training run, and say so.
+        # so one bad file never stops a training run, and say so (once per file).
         for offset in range(len(self.files)):
             path = self.files[(index + offset) % len(self.files)]
+            if path in self.undecodable:
+                continue
             try:
                 color = fit_square(load_image(path), self.size)
                 break
             except ImageError as error:
+                self.undecodable.add(path)
                 log.warning("skipping %s", error)
         else:
-            raise ValueError(f"no image in {self.root} could be decoded")
+            raise ValueError(f"no image in {self.root} could be decoded: all {len(self.files)} image file(s) "
+                             f"that looked readable failed to decode")
         sketch = xdog(color)
         regions = trapped_ball(sketch[0].numpy())
         sample = {
