@@ -12,3 +12,31 @@ torch.set_num_threads(1)
 @pytest.fixture
 def generator():
     return torch.Generator().manual_seed(0)
+
+
+class CLI:
+    """Runs ``tinct`` in-process and checks a refusal: the exit status and the one-line message."""
+
+    def __init__(self, capsys):
+        self.capsys = capsys
+
+    def fails(self, argv, match: str, *, code: int = 2) -> str:
+        import re
+
+        from tinct.cli import main
+
+        self.capsys.readouterr()
+        try:
+            status = main([str(a) for a in argv])
+        except SystemExit as exit:  # argparse's own usage errors
+            status = exit.code
+        err = self.capsys.readouterr().err
+        assert status == code, f"exit {status}, expected {code}: {err}"
+        assert re.search(match, err), f"{match!r} not in {err!r}"
+        assert "Traceback" not in err
+        return err
+
+
+@pytest.fixture
+def cli(capsys):
+    return CLI(capsys)

@@ -3,7 +3,11 @@ strokes, undo, pictures, downloads, the ``tinct app`` command, the tabs each mod
 gets and their handlers (the browser test is test_app_browser.py)."""
 
 import json
+import logging
+import re
+import struct
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ from PIL import Image
 
 from tinct import app
 from tinct.app import (
+    APP_MAX_PIXELS,
     HIGHLIGHT,
     HIGHLIGHT_ALPHA,
     add_point,
@@ -35,9 +40,11 @@ from tinct.app import (
     start_session,
     undo,
 )
+from tinct.app.uploads import load_upload, short_message
 from tinct.cli import main
 from tinct.colorizer import Colorizer
 from tinct.hintfile import load_hints, parse_color
+from tinct.image import ImageError
 from tinct.methods.base import Guidance
 from tinct.ora import read_ora
 
@@ -235,8 +242,8 @@ def test_app_command(monkeypatch, capsys):
     assert "region k of N" in text and "127.0.0.1" in text and "--share {off,on}" in text
 
     monkeypatch.setitem(sys.modules, "gradio", None)  # as if Gradio were not installed
-    with pytest.raises(SystemExit, match=r'needs Gradio.*pip install -e "\.\[app\]"'):
-        main(["app"])
+    assert main(["app"]) != 0
+    assert re.fullmatch(r'tinct: error: .*needs Gradio.*pip install -e "\.\[app\]".*\n', capsys.readouterr().err)
 
 
 def test_app_command_passes_its_options(monkeypatch, capsys):
@@ -244,13 +251,50 @@ def test_app_command_passes_its_options(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(app, "serve", lambda model, **options: calls.append((model, options)))
     assert main(["app", "--model", "some/dir", "--port", "8001"]) == 0
-    assert calls == [("some/dir", {"host": "127.0.0.1", "port": 8001, "share": False, "size": 128, "device": "cpu"})]
+    model, options = calls[0]
+    assert options.pop("max_pixels", None) in (None, APP_MAX_PIXELS)  # the app's own budget unless told
+    assert (model, options) == ("some/dir", {"host": "127.0.0.1", "port": 8001, "share": False, "size": 128,
+                                             "device": "cpu"})
     assert main(["app", "--host", "0.0.0.0", "--share", "on"]) == 0
     assert calls[1][1]["host"] == "0.0.0.0" and calls[1][1]["share"] is True
     assert "anyone who can reach this machine" in capsys.readouterr().err
     monkeypatch.undo()  # the real serve: it loads the model before it starts anything
-    with pytest.raises(SystemExit, match="cannot load the model: no model named 'nope'"):
-        main(["app", "--model", "nope"])
+    assert main(["app", "--model", "nope"]) != 0
+    assert re.fullmatch(r"tinct: error: .*no model named 'nope'.*\n", capsys.readouterr().err)
+
+
+def test_app_command_passes_its_pixel_budget(monkeypatch, capsys):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    with pytest.raises(SystemExit):
+        main(["app", "--help"])
+    assert "--max-pixels" in capsys.readouterr().out
+    calls = []
+    monkeypatch.setattr(app, "serve", lambda model, **options: calls.append(options))
+    assert main(["app", "--max-pixels", "1000000"]) == 0
+    assert calls[0]["max_pixels"] == 1_000_000
+
+
+@pytest.mark.parametrize("device", ["bogus", "cuda", "cuda:99"])
+def test_a_device_this_machine_lacks_is_one_line_before_any_server(device, monkeypatch, capsys):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(ValueError) as error:
+        app.build_app(Colorizer(tiny_point_hints(), size=32), device=device)
+    message = str(error.value)
+    assert message.startswith(f"device {device!r} is not available: ") and message.endswith("; use cpu")
+    assert "\n" not in message
+    if device != "bogus":
+        assert "CUDA GPU" in message
+    launched = []
+    monkeypatch.setattr("gradio.Blocks.launch", lambda *args, **kwargs: launched.append(args))
+    with pytest.raises(ValueError, match=f"device {device!r} is not available"):
+        app.serve("point_hints", device=device)
+    assert launched == []
+    assert main(["app", "--model", "point_hints", "--device", device]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("tinct: error: ") and f"device {device!r} is not available: " in err
+    assert "Traceback" not in err and err.count("\n") == 1
 
 
 def _elements(demo):
@@ -269,6 +313,15 @@ def _handler(demo, elem_id, event):
     target = _elements(demo)[elem_id]._id
     (function,) = [fn for fn in demo.fns.values() if (target, event) in fn.targets]
     return function.fn
+
+
+def _refused(handler, *args) -> str:
+    """The message the browser shows for ``handler(*args)``, which must fail (a gr.Error: Gradio
+    then changes no component, the session included)."""
+    gradio = pytest.importorskip("gradio")
+    with pytest.raises(gradio.Error) as error:
+        handler(*args)
+    return error.value.message
 
 
 def _shown(shown):
@@ -320,22 +373,125 @@ def test_tabs_follow_the_declared_guidance():
     assert tabs(tags=("red",)) == ([], None)
 
 
-def test_reference_given_before_the_sketch_is_taken_over(sketch):
+def _png(path, picture):
+    """Write uint8 ``picture`` as a PNG at ``path`` (folders made); returns the path as a string,
+    as Gradio hands an upload to an event."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(picture).save(path)
+    return str(path)
+
+
+def _declared_png(path, width, height, rows=1):
+    """A valid PNG header declaring ``width x height`` grey pixels, followed by pixel data for
+    ``rows`` rows only: a few dozen bytes on disk."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress((b"\x00" + b"\xff" * width) * rows, 9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    return str(path)
+
+
+def test_reference_given_before_the_sketch_is_taken_over(sketch, tmp_path):
     pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
-    demo = app.build_app(Colorizer(MeanReference(), size=32))
+    colorizer = Colorizer(MeanReference(), size=32)
+    demo = app.build_app(colorizer)
     on_sketch = _handler(demo, "sketch", "change")
-    picture = np.stack([sketch[0]] * 3, axis=2)
-    waiting = _shown(on_sketch(picture, None))
+    sketch_file = _png(tmp_path / "sketch.png", sketch[0])
+    waiting = _shown(on_sketch(sketch_file, None))
     assert waiting["result"] is None and waiting["state"].reference is None
     assert waiting["status"] == "90 x 60 px sketch, 3 flat regions. Upload a reference picture."
     reference = np.full((20, 20, 3), (200, 40, 40), np.uint8)
-    shown = _shown(on_sketch(picture, reference))
+    shown = _shown(on_sketch(sketch_file, _png(tmp_path / "red.png", reference)))
     row, col = sketch[1]["circle"]
-    assert shown["state"].reference is reference and shown["status"] == "90 x 60 px sketch, 3 flat regions."
+    assert shown["status"] == "90 x 60 px sketch, 3 flat regions."
     assert np.abs(shown["result"][row, col].astype(int) - (200, 40, 40)).max() <= 1
+    # the session keeps the reference as the network sees it (32 x 32), not a full-size copy
+    assert shown["state"].reference.shape == (3, 32, 32)
 
 
-def test_point_model_has_only_the_points_tab(sketch):
+def test_the_kept_reference_paints_exactly_what_the_full_picture_paints(sketch, tmp_path):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    colorizer = Colorizer(MeanReference(), size=32)
+    demo = app.build_app(colorizer)
+    on_sketch = _handler(demo, "sketch", "change")
+    on_reference = _handler(demo, "reference", "upload")
+    rows, cols = np.mgrid[0:70, 0:45]  # not square, not even: fitting it pads and resizes
+    picture = np.stack([rows * 3, cols * 5, (rows + cols) % 256], axis=2).astype(np.uint8)
+    reference_file = _png(tmp_path / "gradient.png", picture)
+    session = _shown(on_sketch(_png(tmp_path / "sketch.png", sketch[0]), None))["state"]
+    shown = _shown(on_reference(session, reference_file))
+    full = colorizer.colorize(session.prepared, reference=picture)
+    assert shown["state"].reference.shape == (3, 32, 32)
+    assert torch.equal(shown["state"].result.image, full.image) and torch.equal(shown["state"].result.flat, full.flat)
+    # a reference before any sketch is read at once, and waits for the sketch
+    before = _shown(on_reference(None, reference_file))
+    assert before == {"status": "Reference picture taken: now upload a sketch."}
+    assert _refused(on_reference, None, _declared_png(tmp_path / "bomb.png", 6000, 6000)).startswith(
+        "bomb.png is 6000 x 6000 px (36 MP); the app takes at most 25 MP.")
+
+
+def test_uploads_are_checked_from_the_header_before_decoding(tmp_path, monkeypatch):
+    bomb = _declared_png(tmp_path / "gradio" / "3f2a9c" / "bomb.png", 6000, 6000)
+    assert (tmp_path / "gradio" / "3f2a9c" / "bomb.png").stat().st_size < 200  # 36 MP declared, 100 bytes on disk
+    decoded = []
+    monkeypatch.setattr("tinct.app.uploads.load_image", lambda *args, **kwargs: decoded.append(args))
+    message = ("bomb.png is 6000 x 6000 px (36 MP); the app takes at most 25 MP. "
+               "Scale it down, or start the app with --max-pixels.")
+    with pytest.raises(ImageError) as error:
+        load_upload(bomb)  # the app's budget by default: 25 MP
+    assert str(error.value) == message and decoded == []
+    # Gradio's file data names the file as the user knows it
+    with pytest.raises(ImageError) as error:
+        load_upload({"path": bomb, "orig_name": "my sketch.png"})
+    assert str(error.value) == message.replace("bomb.png", "my sketch.png") and decoded == []
+    with pytest.raises(ImageError, match=r"^bomb\.png is 6000 x 6000 px \(36 MP\); the app takes at most 0\.5 MP\."):
+        load_upload(bomb, max_pixels=500_000)
+    with pytest.raises(ImageError, match=r"^bomb\.png is 6000 x 6000 px \(36 MP\); the app takes at most 40,000 px\."):
+        load_upload(bomb, max_pixels=40_000)
+    assert APP_MAX_PIXELS == 25_000_000 == 5000 * 5000
+    assert load_upload(None) is None
+
+
+def test_uploads_the_app_cannot_read_name_the_file_not_the_folder(tmp_path):
+    folder = tmp_path / "gradio" / "9d1e07"
+    picture = np.arange(6 * 4 * 3, dtype=np.uint8).reshape(6, 4, 3) * 3
+    loaded = load_upload(_png(folder / "small.png", picture), max_pixels=24)
+    assert torch.equal(loaded, torch.from_numpy(picture).permute(2, 0, 1).float() / 255)  # exactly the budget
+    with pytest.raises(ImageError, match=r"^small\.png is 4 x 6 px \(24 px\); the app takes at most 23 px\."):
+        load_upload(str(folder / "small.png"), max_pixels=23)
+
+    truncated = _declared_png(folder / "cut.png", 300, 200, rows=3)
+    (folder / "notes.png").write_text("not a picture")
+    nan = np.full((8, 8), np.nan, np.float32)
+    Image.fromarray(nan).save(folder / "nan.tif")  # 32-bit float TIFF
+    for name, reason in [("cut.png", "truncated image"), ("notes.png", "not a readable image"),
+                         ("nan.tif", "non-finite values")]:
+        with pytest.raises(ImageError) as error:
+            load_upload(str(folder / name))
+        message = str(error.value)
+        assert message.startswith(f"{name}: ") and reason in message, message
+        assert str(tmp_path) not in message and "9d1e07" not in message and "\n" not in message
+    with pytest.raises(ImageError, match=r"^Lines\.PNG: truncated image: its pixel data ends before the last row$"):
+        load_upload({"path": truncated, "orig_name": "Lines.PNG"})
+    with pytest.raises(ImageError, match=r"^gone\.png is no longer on the server: upload it again$"):
+        load_upload(str(folder / "gone.png"))
+
+
+def test_messages_leave_folders_out():
+    assert short_message(ValueError("/tmp/gradio/3f2a/sketch.png: corrupt or truncated image (broken data)\nmore")) \
+        == "sketch.png: corrupt or truncated image (broken data)"
+    assert short_message(ValueError(r"C:\Users\me\AppData\Local\Temp\gradio\ab\x y.png: bad")) == "x y.png: bad"
+    assert short_message(ValueError("cannot write image /srv/out/9f/colorized.png (No space left)")) \
+        == "cannot write image colorized.png (No space left)"
+    for kept in ["values must be in [0, 1] or 1/2 of a/b", "see https://example.org/docs/hints.md",
+                 "(1|3, H, W)", "rgb(100%, 0%, 50%)"]:
+        assert short_message(ValueError(kept)) == kept
+
+
+def test_point_model_has_only_the_points_tab(sketch, tmp_path):
     gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
     demo = app.build_app(Colorizer(tiny_point_hints(), size=32))
     by_id = _elements(demo)
@@ -345,7 +501,7 @@ def test_point_model_has_only_the_points_tab(sketch):
     for elem_id in ("tab-guided", "region-count", "apply-color", "skip-region", "tab-reference", "reference"):
         assert elem_id not in by_id, elem_id
     on_sketch = _handler(demo, "sketch", "change")
-    session = _shown(on_sketch(sketch[0]))["state"]
+    session = _shown(on_sketch(_png(tmp_path / "sketch.png", sketch[0])))["state"]
     on_click = _handler(demo, "hint-canvas", "select")
     row, col = sketch[1]["circle"]
     shown = _shown(on_click(session, "#abc", "point", 5.0, gradio.SelectData(None, {
@@ -369,3 +525,99 @@ def test_short_hex_is_read_by_the_one_parser(colorizer, session):
     assert shown["state"].hints.regions[rank] == parse_color("#aabbcc") == (0xAA / 255, 0xBB / 255, 0xCC / 255)
     assert shown["region-count"] == f"Region 2 of {len(session.order)}" and shown["result"].shape == (60, 90, 3)
     assert shown["download-png"] is None  # a change makes the downloads stale
+
+
+def test_a_sketch_over_the_budget_is_refused_and_the_session_stays(colorizer, sketch, tmp_path):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    demo = app.build_app(colorizer)  # the app's own budget: 25 MP
+    on_sketch, on_apply = _handler(demo, "sketch", "change"), _handler(demo, "apply-color", "click")
+    first = _shown(on_sketch(_png(tmp_path / "sketch.png", sketch[0])))
+    coloured = _shown(on_apply(first["state"], RED))
+    bomb = _declared_png(tmp_path / "gradio" / "5be0" / "poster.png", 6000, 6000)
+    assert _refused(on_sketch, bomb) == ("poster.png is 6000 x 6000 px (36 MP); the app takes at most 25 MP. "
+                                         "Scale it down, or start the app with --max-pixels.")
+    # nothing was shown for the refused sketch: the colouring goes on where it was
+    after = _shown(on_apply(coloured["state"], BLUE))
+    assert after["region-count"] == f"Region 3 of {len(first['state'].order)}"
+    assert after["state"].hints.regions[first["state"].order[0]] == parse_color(RED)
+    assert after["result"].shape == (60, 90, 3)
+    # so are truncated pictures and files that are no picture, named by their own name
+    truncated = _declared_png(tmp_path / "gradio" / "77aa" / "lines.png", 90, 60, rows=2)
+    assert _refused(on_sketch, truncated) == "lines.png: truncated image: its pixel data ends before the last row"
+    (tmp_path / "gradio" / "77aa" / "notes.png").write_text("text")
+    message = _refused(on_sketch, {"path": str(tmp_path / "gradio" / "77aa" / "notes.png"),
+                                   "orig_name": "<img src=x onerror=alert(1)>.png"})
+    # the file's own name, escaped: Gradio shows messages as HTML
+    assert message.startswith("&lt;img src=x onerror=alert(1)&gt;.png: not a readable image")
+    assert str(tmp_path) not in message
+
+
+def test_the_pixel_budget_is_settable(colorizer, sketch, tmp_path):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    sketch_file = _png(tmp_path / "sketch.png", sketch[0])  # 90 x 60 = 5,400 px
+    tight = app.build_app(colorizer, max_pixels=90 * 60 - 1)
+    assert _refused(_handler(tight, "sketch", "change"), sketch_file) == (
+        "sketch.png is 90 x 60 px (5,400 px); the app takes at most 5,399 px. "
+        "Scale it down, or start the app with --max-pixels.")
+    enough = app.build_app(colorizer, max_pixels=90 * 60)
+    assert _shown(_handler(enough, "sketch", "change")(sketch_file))["state"].prepared.original.shape == (3, 60, 90)
+    wide = app.build_app(colorizer, max_pixels=40_000_000)  # 6000 x 6000 passes the budget, then is read
+    bomb = _declared_png(tmp_path / "bomb.png", 6000, 6000)
+    assert _refused(_handler(wide, "sketch", "change"), bomb) == (
+        "bomb.png: truncated image: its pixel data ends before the last row")
+    for bad in (0, -5, 2.5, "many", True):
+        with pytest.raises(ValueError, match="max_pixels must be a whole number of pixels"):
+            app.build_app(colorizer, max_pixels=bad)
+
+
+def test_unexpected_errors_show_a_sentence_and_log_the_traceback(colorizer, sketch, tmp_path, monkeypatch, caplog):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    from tinct.app.ui import UNEXPECTED
+
+    demo = app.build_app(colorizer)
+    on_sketch, on_skip = _handler(demo, "sketch", "change"), _handler(demo, "skip-region", "click")
+    session = _shown(on_sketch(_png(tmp_path / "sketch.png", sketch[0])))["state"]
+
+    def broken(session):
+        raise RuntimeError(f"index 7 out of range in {tmp_path}/secret/cache.bin")
+
+    monkeypatch.setattr("tinct.app.modes.regions.skip_region", broken)
+    with caplog.at_level(logging.ERROR, logger="tinct.app"):
+        assert _refused(on_skip, session) == UNEXPECTED
+    (record,) = [r for r in caplog.records if r.name == "tinct.app"]
+    assert record.levelno == logging.ERROR and "on_skip" in record.getMessage()
+    assert isinstance(record.exc_info[1], RuntimeError)
+    assert "Traceback" in caplog.text and "index 7 out of range" in caplog.text and "in broken" in caplog.text
+
+    # tinct's own errors keep their message, without folders, and are no bug: nothing is logged
+    caplog.clear()
+    def refused(session):
+        raise ImageError(f"{tmp_path}/gradio/ab12/ref.png: holds non-finite values")
+
+    monkeypatch.setattr("tinct.app.modes.regions.skip_region", refused)
+    with caplog.at_level(logging.ERROR, logger="tinct.app"):
+        assert _refused(on_skip, session) == "ref.png: holds non-finite values"
+    assert not caplog.records
+    # out of memory: a sentence of its own, and the log
+    def too_much(*args):
+        raise MemoryError
+
+    monkeypatch.setattr("tinct.app.build.start_session", too_much)
+    with caplog.at_level(logging.ERROR, logger="tinct.app"):
+        assert _refused(on_sketch, str(tmp_path / "sketch.png")) == (
+            "The server ran out of memory for this picture: try a smaller one.")
+    assert isinstance(caplog.records[-1].exc_info[1], MemoryError)
+
+
+@pytest.mark.parametrize("model", [tiny_guiding_painter, tiny_point_hints, MeanReference])
+def test_every_handler_is_guarded_and_uploads_reach_it_as_files(model):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    demo = app.build_app(Colorizer(model(), size=32))
+    by_id = _elements(demo)
+    pictures = {by_id[elem_id]._id for elem_id in ("sketch", "reference") if elem_id in by_id}
+    functions = [fn for fn in demo.fns.values() if fn.fn is not None]
+    assert len(functions) >= 10
+    for fn in functions:
+        assert getattr(fn.fn, "guarded", False), fn.name
+        takes_a_picture = any(block._id in pictures for block in fn.inputs)
+        assert fn.preprocess is not takes_a_picture, fn.name  # Gradio decodes no picture

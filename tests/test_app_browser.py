@@ -5,9 +5,11 @@ Skipped only when Playwright, Gradio or Chromium is missing (``.ci/run`` install
 
 import io
 import json
+import logging
 import re
 import shutil
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -69,6 +71,19 @@ def app_url(serve_app, tmp_path):
     return serve_app(tiny_guiding_painter().save_pretrained(tmp_path / "model"), size=64)
 
 
+@contextmanager
+def browser_page(url: str):
+    """A page of headless Chromium (1600 x 1200) open at ``url``; the browser closes after."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1200})
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
 def _fetch(page, url: str) -> bytes:
     response = page.request.get(urljoin(page.url, url))
     assert response.ok, f"{url}: HTTP {response.status}"
@@ -79,62 +94,56 @@ def test_upload_colour_one_region_and_download(app_url, tmp_path):
     expect = sync_api.expect
     sketch = np.asarray(Image.open(SKETCH).convert("RGB"))
     assert sketch.shape == (512, 512, 3)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1200})
-            page.goto(app_url)
-            page.locator("#sketch input[type=file]").set_input_files(str(SKETCH))
-            count = page.locator("#region-count")
-            expect(count).to_contain_text(re.compile(r"Region 1 of \d+"), timeout=TIMEOUT_MS)
-            total = int(re.search(r"of (\d+)", count.inner_text()).group(1))
-            assert total >= 2  # the tiny model ranks several regions of the sunflower
-            expect(page.locator("#result img")).to_be_visible(timeout=TIMEOUT_MS)
+    with browser_page(app_url) as page:
+        page.locator("#sketch input[type=file]").set_input_files(str(SKETCH))
+        count = page.locator("#region-count")
+        expect(count).to_contain_text(re.compile(r"Region 1 of \d+"), timeout=TIMEOUT_MS)
+        total = int(re.search(r"of (\d+)", count.inner_text()).group(1))
+        assert total >= 2  # the tiny model ranks several regions of the sunflower
+        expect(page.locator("#result img")).to_be_visible(timeout=TIMEOUT_MS)
 
-            # the colour goes in through the hex entry; "apply" colours region 1, the app asks about region 2
-            hex_entry = page.locator("#hex input, #hex textarea").first
-            hex_entry.fill(COLOR)
-            hex_entry.press("Enter")
-            page.locator("#apply-color").click()
-            expect(count).to_contain_text(f"Region 2 of {total}", timeout=TIMEOUT_MS)
+        # the colour goes in through the hex entry; "apply" colours region 1, the app asks about region 2
+        hex_entry = page.locator("#hex input, #hex textarea").first
+        hex_entry.fill(COLOR)
+        hex_entry.press("Enter")
+        page.locator("#apply-color").click()
+        expect(count).to_contain_text(f"Region 2 of {total}", timeout=TIMEOUT_MS)
 
-            result = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#result img").get_attribute("src")))))
-            assert result.shape[:2] == (512, 512)  # the sketch's full size, not the 64 px network size
-            result = result[..., :3]
-            ink = sketch.max(axis=2) < 128
-            assert ink.sum() > 1000 and np.array_equal(result[ink], sketch[ink])  # the sketch's own lines
-            assert (np.abs(result.astype(int) - sketch.astype(int)).max(axis=2) > 8).sum() > 1000  # coloured
+        result = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#result img").get_attribute("src")))))
+        assert result.shape[:2] == (512, 512)  # the sketch's full size, not the 64 px network size
+        result = result[..., :3]
+        ink = sketch.max(axis=2) < 128
+        assert ink.sum() > 1000 and np.array_equal(result[ink], sketch[ink])  # the sketch's own lines
+        assert (np.abs(result.astype(int) - sketch.astype(int)).max(axis=2) > 8).sum() > 1000  # coloured
 
-            # downloads: the hint file records exactly that one region colour; the PNG is the result
-            page.locator("#export").click()
-            hints_link = page.locator("#download-hints a").first
-            expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
-            hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
-            assert [c for c in hints["regions"] if c is not None] == [COLOR]
-            assert hints["points"] == [] and hints["strokes"] == []
-            png = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#download-png a").first
-                                                          .get_attribute("href")))))
-            assert np.array_equal(png[..., :3], result)
+        # downloads: the hint file records exactly that one region colour; the PNG is the result
+        page.locator("#export").click()
+        hints_link = page.locator("#download-hints a").first
+        expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
+        hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
+        assert [c for c in hints["regions"] if c is not None] == [COLOR]
+        assert hints["points"] == [] and hints["strokes"] == []
+        png = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#download-png a").first
+                                                      .get_attribute("href")))))
+        assert np.array_equal(png[..., :3], result)
 
-            # a click in the middle of the hint canvas places a point there, in the current colour
-            page.get_by_role("tab", name="Points & strokes").click()
-            canvas = page.locator("#hint-canvas img")
-            expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
-            box = canvas.bounding_box()
-            canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
-            expect(page.locator("#download-hints a")).to_have_count(0, timeout=TIMEOUT_MS)  # downloads reset
-            page.locator("#export").click()
-            expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
-            hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
-            (point,) = hints["points"]
-            assert point["color"] == COLOR and abs(point["x"] - 0.5) < 0.02 and abs(point["y"] - 0.5) < 0.02
+        # a click in the middle of the hint canvas places a point there, in the current colour
+        page.get_by_role("tab", name="Points & strokes").click()
+        canvas = page.locator("#hint-canvas img")
+        expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
+        box = canvas.bounding_box()
+        canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+        expect(page.locator("#download-hints a")).to_have_count(0, timeout=TIMEOUT_MS)  # downloads reset
+        page.locator("#export").click()
+        expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
+        hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
+        (point,) = hints["points"]
+        assert point["color"] == COLOR and abs(point["x"] - 0.5) < 0.02 and abs(point["y"] - 0.5) < 0.02
 
-            # nothing outside the app's own files is served
-            denied = page.request.get(urljoin(app_url, f"gradio_api/file={REPO / 'README.md'}"))
-            assert denied.status == 403
-            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
-        finally:
-            browser.close()
+        # nothing outside the app's own files is served
+        denied = page.request.get(urljoin(app_url, f"gradio_api/file={REPO / 'README.md'}"))
+        assert denied.status == 403
+        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
     assert (tmp_path / "app.png").stat().st_size > 10_000
 
 
@@ -147,16 +156,54 @@ class MeanReferenceAndPoints(MeanReference):
 def test_reference_model_opens_on_its_reference_tab(serve_app):
     url = serve_app(Colorizer(MeanReferenceAndPoints(), size=32))
     expect = sync_api.expect
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1200})
-            page.goto(url)
-            reference_tab = page.get_by_role("tab", name="Reference")
-            expect(reference_tab).to_have_attribute("aria-selected", "true", timeout=TIMEOUT_MS)
-            expect(page.get_by_role("tab", name="Points & strokes")).to_have_attribute("aria-selected", "false")
-            assert page.get_by_role("tab").count() == 2  # no guided-regions tab
-            expect(page.locator("#reference")).to_be_visible(timeout=TIMEOUT_MS)
-            expect(page.locator("#status")).to_contain_text("it takes points, strokes, a reference image")
-        finally:
-            browser.close()
+    with browser_page(url) as page:
+        reference_tab = page.get_by_role("tab", name="Reference")
+        expect(reference_tab).to_have_attribute("aria-selected", "true", timeout=TIMEOUT_MS)
+        expect(page.get_by_role("tab", name="Points & strokes")).to_have_attribute("aria-selected", "false")
+        assert page.get_by_role("tab").count() == 2  # no guided-regions tab
+        expect(page.locator("#reference")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.locator("#status")).to_contain_text("it takes points, strokes, a reference image")
+
+
+def test_refused_uploads_and_failures_are_short_messages_and_the_session_stays(serve_app, tmp_path, monkeypatch,
+                                                                               caplog):
+    from tinct.app.ui import UNEXPECTED
+
+    caplog.set_level(logging.ERROR, logger="tinct.app")
+    # the sunflower (512 x 512 = 262,144 px) fits this budget; a 600 x 600 picture does not
+    url = serve_app(tiny_guiding_painter().save_pretrained(tmp_path / "model"), size=64, max_pixels=300_000)
+    large = tmp_path / "large poster.png"
+    Image.new("RGB", (600, 600), "white").save(large)
+    expect = sync_api.expect
+    with browser_page(url) as page:
+        page.locator("#sketch input[type=file]").set_input_files(str(SKETCH))
+        count, status = page.locator("#region-count"), page.locator("#status")
+        expect(count).to_contain_text(re.compile(r"Region 1 of \d+"), timeout=TIMEOUT_MS)
+        total = int(re.search(r"of (\d+)", count.inner_text()).group(1))
+        page.locator("#skip-region").click()
+        expect(count).to_contain_text(f"Region 2 of {total}", timeout=TIMEOUT_MS)
+
+        # a sketch over the budget: the message names the file, the session stays
+        page.locator("#sketch input[type=file]").set_input_files(str(large))
+        refused = ("large poster.png is 600 x 600 px (0.36 MP); the app takes at most 0.3 MP. "
+                   "Scale it down, or start the app with --max-pixels.")
+        toast = page.locator("[data-testid=toast-body].error", has_text=refused)
+        expect(toast).to_be_visible(timeout=TIMEOUT_MS)
+        assert "gradio" not in toast.inner_text() and str(tmp_path) not in toast.inner_text()
+        expect(count).to_contain_text(f"Region 2 of {total}")  # under Gradio's "Error" mark
+        expect(status).to_contain_text("512 x 512 px sketch")
+        toast.get_by_test_id("toast-close").click()
+
+        # a bug in a handler: a sentence in the browser, the traceback in the server's log
+        def broken(session):
+            raise RuntimeError(f"secret detail in {tmp_path}")
+
+        monkeypatch.setattr("tinct.app.modes.regions.skip_region", broken)
+        page.locator("#skip-region").click()
+        expect(page.locator("[data-testid=toast-body].error", has_text=UNEXPECTED)).to_be_visible(
+            timeout=TIMEOUT_MS)
+        assert "secret" not in page.content()
+        assert "Traceback" in caplog.text and f"RuntimeError: secret detail in {tmp_path}" in caplog.text
+        monkeypatch.undo()
+        page.locator("#skip-region").click()  # the session before the failure goes on
+        expect(count).to_contain_text(f"Region 3 of {total}", timeout=TIMEOUT_MS)

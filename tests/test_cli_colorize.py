@@ -108,38 +108,34 @@ def test_hint_file_applies_at_any_size_and_is_saved(sketches, models, tmp_path):
     assert json.loads(saved.read_text())["version"] == 2
 
 
-def test_errors_are_clear(sketches, models, tmp_path):
+def test_errors_are_clear(sketches, models, tmp_path, cli):
     folder, _, _ = sketches
     gp, ph = models["guiding_painter"], models["point_hints"]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"version": 1, "points": [{"x": 2, "y": 0.5, "color": "#ffffff"}]}))
-    with pytest.raises(SystemExit, match=r"bad\.json: points\[0\]\.x must be a number in \[0, 1\]"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--hints", bad, model=gp)
-    with pytest.raises(SystemExit, match="no model named 'not_a_model'"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.png", model="not_a_model")
-    with pytest.raises(SystemExit, match="model guiding_painter takes no reference image; it takes: colours for "
-                                         "ranked regions, points, strokes"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--reference", folder / "a.png", model=gp)
-    with pytest.raises(SystemExit, match="model point_hints takes no region colours .*it takes: points, strokes"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--colors", "#ff0000", model=ph)
-    with pytest.raises(SystemExit, match=r"must end in \.png or \.ora"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.jpg", model=gp)
-    with pytest.raises(SystemExit, match="no such file or folder"):
-        _colorize(tmp_path / "missing.png", "-o", tmp_path / "o.png", model=gp)
-    with pytest.raises(SystemExit, match="need a folder as output"):
-        _colorize(folder, "-o", tmp_path / "o.png", model=gp)
-    with pytest.raises(SystemExit, match="--format png contradicts"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.ora", "--format", "png", model=gp)
-    with pytest.raises(SystemExit, match="--point takes X,Y"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--point", "0.5,1.5,#ffffff", model=gp)
-    with pytest.raises(SystemExit, match=r"regions\[0\] must be a colour"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--colors", "red", model=gp)
+    a, out = folder / "a.png", tmp_path / "o.png"
+
+    def fails(*args, match, model=gp, code=2):
+        cli.fails(["colorize", *args, "--model", model, "--size", "32"], match, code=code)
+
+    fails(a, "-o", out, "--hints", bad, match=r"bad\.json: points\[0\]\.x must be a number in \[0, 1\]")
+    fails(a, "-o", out, model="not_a_model", match="no model named 'not_a_model'")
+    fails(a, "-o", out, "--reference", a,
+          match="model guiding_painter takes no reference image; it takes: colours for ranked regions, points, strokes")
+    fails(a, "-o", out, "--colors", "#ff0000", model=ph,
+          match="model point_hints takes no region colours .*it takes: points, strokes")
+    fails(a, "-o", tmp_path / "o.jpg", match=r"must end in \.png or \.ora")
+    fails(tmp_path / "missing.png", "-o", out, match="missing.png: no such file or folder", code=1)
+    fails(folder, "-o", out, match="a folder as input needs a folder as output")
+    fails(a, "-o", tmp_path / "o.ora", "--format", "png", match="--format png contradicts")
+    fails(a, "-o", out, "--point", "0.5,1.5,#ffffff", match="--point takes X,Y")
+    fails(a, "-o", out, "--colors", "red", match=r"regions\[0\] must be a colour")
     for flag, value, kind in (("--tags", "yellow", "colour tags"), ("--style", "3", "style"),
                               ("--scribble", "0.1,0.1,0.5,0.5", "scribbles")):
-        with pytest.raises(SystemExit, match=f"model guiding_painter takes no {kind}; it takes: colours"):
-            _colorize(folder / "a.png", "-o", tmp_path / "o.png", flag, value, model=gp)
-    with pytest.raises(SystemExit, match="--scribble takes"):
-        _colorize(folder / "a.png", "-o", tmp_path / "o.png", "--scribble", "0.1,0.1,0.5", model=gp)
-    with pytest.raises(SystemExit, match="model guiding_painter takes no colour tags"):
-        _colorize("--list-tags", model=gp)
+        fails(a, "-o", out, flag, value, match=f"model guiding_painter takes no {kind}; it takes: colours")
+    fails(a, "-o", out, "--scribble", "0.1,0.1,0.5", match="--scribble takes")
+    fails("--list-tags", match="model guiding_painter takes no colour tags")
+    fails(a, "-o", out, "--size", "4096", match="--size: must be between 8 and 1024 px")
+    (tmp_path / "a_file").write_text("")
+    fails(a, "-o", out, "--save-hints", tmp_path / "a_file" / "hints.json", match="--save-hints: cannot write")
     assert not (tmp_path / "o.png").exists()

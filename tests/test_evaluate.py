@@ -104,19 +104,18 @@ def test_markdown_table_layout():
     assert "LPIPS unavailable: missing file x" in table and "PSNR ≥ 20.0 dB" in table
 
 
-def test_cli_evaluate(tmp_path, capsys):
+def test_cli_evaluate(tmp_path, capsys, cli):
     code = main(["evaluate", "--model", "baseline:flat-fill", "--size", "32", "--limit", "2", "--hints", "0,2",
                  "--max-hints", "4", "--out", str(tmp_path / "ev")])
     assert code == 0
     assert "baseline:flat-fill" in capsys.readouterr().out
     assert (tmp_path / "ev" / "metrics.json").exists()
-    with pytest.raises(SystemExit, match="--hints"):
-        main(["evaluate", "--model", "baseline:flat-fill", "--hints", "a", "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="hint counts must lie"):
-        main(["evaluate", "--model", "baseline:flat-fill", "--hints", "40", "--limit", "1", "--out", str(tmp_path)])
+    cli.fails(["evaluate", "--model", "baseline:flat-fill", "--hints", "a", "--out", tmp_path], "--hints")
+    cli.fails(["evaluate", "--model", "baseline:flat-fill", "--hints", "40", "--limit", "1", "--out", tmp_path],
+              "hint counts must lie", code=1)
 
 
-def test_cli_combine(tmp_path, capsys):
+def test_cli_combine(tmp_path, capsys, cli):
     fake = {"model": "m", "nri": {"mean": 3.5, "benchmark_psnr": 20.0, "max_hints": 30},
             "by_hints": {"0": {"psnr": {"mean": 10.0}}}}
     (tmp_path / "a.json").write_text(json.dumps(fake))
@@ -124,5 +123,4 @@ def test_cli_combine(tmp_path, capsys):
     assert main(["evaluate", "--combine", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
     out = capsys.readouterr().out
     assert "| m | 10.00 |" in out and "| n | 10.00 |" in out
-    with pytest.raises(SystemExit, match="needs --model and --out"):
-        main(["evaluate", "--model", "baseline:flat-fill"])
+    cli.fails(["evaluate", "--model", "baseline:flat-fill"], "needs --model and --out")

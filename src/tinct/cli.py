@@ -4,78 +4,50 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from tinct import __version__
+from tinct.batch import UsageError
 
 
-def _jobs(source: Path, target: Path) -> list[tuple[Path, Path]]:
-    """(input, output) pairs: one file, or every image of a folder mirrored into ``target``."""
-    from tinct.image import is_image_file, list_images
+def _max_pixels(args: argparse.Namespace) -> None:
+    """Apply ``--max-pixels`` to every image this command reads (before decoding)."""
+    if getattr(args, "max_pixels", None) is not None:
+        import tinct.image
 
-    if source.is_dir():
-        if target.exists() and not target.is_dir():
-            raise SystemExit(f"tinct: error: {source} is a folder, so the output must be a folder, not {target}")
-        files = list_images(source)
-        if not files:
-            raise SystemExit(f"tinct: error: no images in {source}")
-        return [(path, (target / path.relative_to(source)).with_suffix(".png")) for path in files]
-    if not source.exists():
-        raise SystemExit(f"tinct: error: no such file or folder: {source}")
-    if target.is_dir():
-        target = target / f"{source.stem}.png"
-    elif not is_image_file(target):
-        raise SystemExit(f"tinct: error: output {target} needs an image suffix such as .png")
-    return [(source, target)]
-
-
-def _run_jobs(jobs: list[tuple[Path, Path]], work: Callable[[Path, Path], None], *, desc: str) -> int:
-    """Run ``work`` on every pair with a progress bar; keep going past failures, report them."""
-    from tqdm import tqdm
-
-    from tinct.image import ImageError
-
-    failures: list[tuple[Path, str]] = []
-    for source, target in tqdm(jobs, desc=desc, unit="image", disable=len(jobs) < 2, file=sys.stderr):
-        try:
-            work(source, target)
-        except (ImageError, OSError, ValueError) as error:
-            failures.append((source, str(error)))
-    done = len(jobs) - len(failures)
-    if len(jobs) > 1 or failures:
-        print(f"{desc}: {done} of {len(jobs)} image(s) written", file=sys.stderr)
-    for source, reason in failures:
-        print(f"  failed: {source}: {reason}", file=sys.stderr)
-    return 1 if failures else 0
+        tinct.image.MAX_PIXELS = args.max_pixels
 
 
 def _sketch(args: argparse.Namespace) -> int:
+    from tinct.batch import plan, run
     from tinct.image import load_image, save_image
     from tinct.lines import XDoGParams, xdog
 
+    _max_pixels(args)
     params = XDoGParams() if args.sigma is None else XDoGParams(sigma=args.sigma)
 
     def work(source: Path, target: Path) -> None:
         save_image(xdog(load_image(source), params), target)
 
-    return _run_jobs(_jobs(args.input, args.output), work, desc="sketch")
+    return run(plan([args.input], args.output), work, desc="sketch")
 
 
 def _regions(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from tinct.batch import plan, run
     from tinct.image import load_image, load_sketch, save_image
     from tinct.lines import xdog
     from tinct.regions import colorize_labels, skeleton, trapped_ball
 
+    _max_pixels(args)
     try:
         radii = "auto" if args.radii == "auto" else tuple(int(r) for r in args.radii.split(","))
     except ValueError:
-        raise SystemExit(f"tinct: error: --radii takes 'auto' or whole numbers such as 3,2,1, got {args.radii!r}") from None
-    jobs = _jobs(args.input, args.output)
+        raise UsageError(f"--radii takes 'auto' or whole numbers such as 3,2,1, got {args.radii!r}") from None
+    batch = plan([args.input], args.output)
     # the skeletons mirror the outputs: same file names under the --skeleton path
-    skeletons = dict(_jobs(args.input, args.skeleton)) if args.skeleton is not None else {}
+    skeletons = dict(plan([args.input], args.skeleton).jobs) if args.skeleton is not None else {}
 
     def work(source: Path, target: Path) -> None:
         sketch = xdog(load_image(source)) if args.from_color else load_sketch(source)
@@ -84,59 +56,17 @@ def _regions(args: argparse.Namespace) -> int:
         if source in skeletons:  # white paper, black 1-px boundaries, like a sketch
             save_image(np.where(skeleton(labels), 0, 255).astype(np.uint8), skeletons[source])
 
-    return _run_jobs(jobs, work, desc="regions")
+    return run(batch, work, desc="regions")
 
 
 COLORIZE_FORMATS = (".png", ".ora")
-
-
-def _colorize_jobs(inputs: list[Path], output: Path, fmt: str | None) -> list[tuple[Path, Path]]:
-    """(input, output) pairs for ``colorize``: one file to OUT (a .png/.ora file, or a folder);
-    otherwise OUT is a folder: files go to OUT/NAME.EXT, a single folder is mirrored into OUT,
-    several folders into OUT/FOLDER_NAME/. EXT is ``fmt`` (default png)."""
-    from tinct.image import is_image_file, list_images
-
-    for source in inputs:
-        if not source.exists():
-            raise SystemExit(f"tinct: error: no such file or folder: {source}")
-    suffix = output.suffix.lower()
-    if len(inputs) == 1 and not inputs[0].is_dir() and suffix and not output.is_dir():
-        if suffix not in COLORIZE_FORMATS:
-            raise SystemExit(f"tinct: error: output {output} must end in .png or .ora (or be a folder)")
-        if fmt is not None and f".{fmt}" != suffix:
-            raise SystemExit(f"tinct: error: --format {fmt} contradicts the output file {output}")
-        return [(inputs[0], output)]
-    if output.exists() and not output.is_dir():
-        raise SystemExit(f"tinct: error: several images need a folder as output, but {output} is a file")
-    if suffix in COLORIZE_FORMATS and not output.exists():
-        raise SystemExit(f"tinct: error: several images need a folder as output, not {output} "
-                         f"(use --format {suffix[1:]} to choose the format)")
-    extension = f".{fmt or 'png'}"
-    jobs: list[tuple[Path, Path]] = []
-    for source in inputs:
-        if source.is_dir():
-            files = list_images(source)
-            if not files:
-                raise SystemExit(f"tinct: error: no images in {source}")
-            base = output if len(inputs) == 1 else output / source.resolve().name
-            jobs += [(path, (base / path.relative_to(source)).with_suffix(extension)) for path in files]
-        else:
-            if not is_image_file(source):
-                raise SystemExit(f"tinct: error: {source} is not an image file ({source.suffix or 'no suffix'})")
-            jobs.append((source, output / f"{source.stem}{extension}"))
-    seen: dict[Path, Path] = {}
-    for source, target in jobs:
-        if target in seen:
-            raise SystemExit(f"tinct: error: {seen[target]} and {source} would both be written to {target}")
-        seen[target] = source
-    return jobs
 
 
 def _numbers(text: str, flag: str, usage: str) -> list[float]:
     try:
         return [float(part) for part in text.split(",")]
     except ValueError:
-        raise SystemExit(f"tinct: error: {flag} takes {usage}, got {text!r}") from None
+        raise UsageError(f"{flag} takes {usage}, got {text!r}") from None
 
 
 def _point(text: str):
@@ -145,14 +75,14 @@ def _point(text: str):
     usage = "X,Y,COLOUR with X and Y in [0, 1] and a colour such as #f2c641 or #fc4"
     parts = text.split(",", 2)
     if len(parts) != 3:
-        raise SystemExit(f"tinct: error: --point takes {usage}, got {text!r}")
+        raise UsageError(f"--point takes {usage}, got {text!r}")
     x, y = _numbers(",".join(parts[:2]), "--point", usage)
     if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-        raise SystemExit(f"tinct: error: --point takes {usage}, got {text!r}")
+        raise UsageError(f"--point takes {usage}, got {text!r}")
     try:
         return Point(x=x, y=y, color=parse_color(parts[2].strip(), "--point colour"))
     except HintFileError as error:
-        raise SystemExit(f"tinct: error: {error}") from None
+        raise UsageError(str(error)) from None
 
 
 def _scribble(text: str):
@@ -163,7 +93,7 @@ def _scribble(text: str):
     values = _numbers(coordinates, "--scribble", usage)
     width_value = _numbers(width, "--scribble", usage)[0] if width else DEFAULT_STROKE_WIDTH
     if len(values) < 2 or len(values) % 2 or not all(0.0 <= v <= 1.0 for v in values) or not 0 < width_value <= 1:
-        raise SystemExit(f"tinct: error: --scribble takes {usage}, got {text!r}")
+        raise UsageError(f"--scribble takes {usage}, got {text!r}")
     return Scribble(points=tuple(zip(values[0::2], values[1::2])), width=width_value)
 
 
@@ -185,48 +115,60 @@ def _request(args: argparse.Namespace):
         if args.style is not None:
             hints = replace(hints, style=parse_style(args.style, "--style"))
     except HintFileError as error:
-        raise SystemExit(f"tinct: error: {error}") from None
+        raise UsageError(str(error)) from None
     hints = hints.merged(Hints(points=tuple(_point(text) for text in args.point),
                                scribbles=tuple(_scribble(text) for text in args.scribble)))
     try:
         return Request.build(hints, reference=args.reference)
     except (ImageError, OSError, ValueError) as error:
-        raise SystemExit(f"tinct: error: cannot read the reference image: {error}") from None
+        raise UsageError(f"--reference: cannot read the reference image: {error}") from None
 
 
 def _colorize(args: argparse.Namespace) -> int:
-    from tinct.colorizer import Colorizer
+    from tinct.batch import plan, run
+    from tinct.colorizer import Colorizer, resolve_device
     from tinct.guidance import GuidanceError
     from tinct.hintfile import save_hints
 
+    _max_pixels(args)
+    try:
+        resolve_device(args.device)
+    except ValueError as error:
+        raise UsageError(f"--device: {error}") from None
     try:
         colorizer = Colorizer.from_pretrained(args.model, size=args.size, device=args.device)
     except (FileNotFoundError, ValueError, OSError) as error:
-        raise SystemExit(f"tinct: error: cannot load the model: {error}") from None
+        raise UsageError(f"--model: cannot load the model: {error}") from None
     if args.list_tags:
         tags = colorizer.guidance.tags
         if not tags:
-            raise SystemExit(f"tinct: error: model {colorizer.method} takes no colour tags; it takes: "
+            raise UsageError(f"model {colorizer.method} takes no colour tags; it takes: "
                              f"{colorizer.guidance.describe()}")
         print("\n".join(tags))
         return 0
     if args.output is None or not args.input:
-        raise SystemExit("tinct: error: colorize needs IN... and -o OUT (or --list-tags)")
-    jobs = _colorize_jobs(args.input, args.output, args.format)
+        raise UsageError("colorize needs IN... and -o OUT (or --list-tags)")
+    batch = plan(args.input, args.output, suffix=f".{args.format or 'png'}", file_suffixes=COLORIZE_FORMATS,
+                 format_flag=args.format)
     request = _request(args)
     try:
         colorizer.check(request)
     except GuidanceError as error:
-        raise SystemExit(f"tinct: error: {error}") from None
+        raise UsageError(str(error)) from None
     if args.save_hints is not None:
-        save_hints(request.hints, args.save_hints)
+        if args.save_hints.resolve() in {source.resolve() for source, _ in batch.jobs}:
+            raise UsageError(f"--save-hints {args.save_hints} is an input image: tinct never writes over its inputs")
+        try:
+            save_hints(request.hints, args.save_hints)
+        except OSError as error:
+            raise UsageError(f"--save-hints: cannot write {args.save_hints} ({error.strerror or error})") from None
         print(f"wrote {args.save_hints}", file=sys.stderr)
 
     def work(source: Path, target: Path) -> None:
         result = colorizer.colorize(source, request=request)
         result.save(target, transparent=args.transparent)
 
-    return _run_jobs(jobs, work, desc="colorize")
+    return run(batch, work, desc="colorize")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -239,24 +181,21 @@ def _evaluate(args: argparse.Namespace) -> int:
         try:
             results = [json.loads(Path(path).read_text()) for path in args.combine]
         except (OSError, ValueError) as error:
-            raise SystemExit(f"tinct: error: cannot read a metrics.json: {error}") from None
+            raise UsageError(f"--combine: cannot read a metrics.json: {error}") from None
         print(markdown_table(results))
         return 0
     if args.model is None or args.out is None:
-        raise SystemExit("tinct: error: evaluate needs --model and --out (or --combine)")
+        raise UsageError("evaluate needs --model and --out (or --combine)")
 
     try:
         counts = tuple(int(k) for k in args.hints.split(","))
     except ValueError:
-        raise SystemExit(f"tinct: error: --hints takes counts such as 0,1,3,5,10, got {args.hints!r}") from None
+        raise UsageError(f"--hints takes counts such as 0,1,3,5,10, got {args.hints!r}") from None
     config = EvalConfig(data=args.data, size=args.size, hint_counts=counts, max_hints=args.max_hints,
                         benchmark=args.benchmark, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
                         samples=args.samples, weights=args.weights)
-    try:
-        model = load_model(args.model)
-        result = evaluate(model, config)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"tinct: error: {error}") from None
+    model = load_model(args.model)
+    result = evaluate(model, config)
     out = write_report(result, args.out)
     print((out / "results.md").read_text())
     print(f"wrote {out / 'metrics.json'}, {out / 'results.md'}, {out / 'samples.png'}", file=sys.stderr)
@@ -269,19 +208,16 @@ def _train(args: argparse.Namespace) -> int:
     from tinct.train import TrainConfig, fit, override, parse_assignments, read_overrides
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        sections = read_overrides(args.config) if args.config else {"train": {}, "model": {}}
-        for section, values in parse_assignments(args.set).items():
-            sections[section].update(values)
-        flags = {key: getattr(args, key) for key in ("data", "sketch", "size", "batch_size", "epochs", "max_steps",
-                                                     "limit", "seed", "accelerator", "devices", "strategy",
-                                                     "num_workers", "checkpoint_every", "out", "init")}
-        sections["train"].update({key: value for key, value in flags.items() if value is not None})
-        sections["train"].setdefault("out", f"runs/{args.method}")
-        config = override(TrainConfig(), sections["train"], where="train")
-        folder = fit(args.method, config, sections["model"], resume=args.resume, fast_dev_run=args.fast_dev_run)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"tinct: error: {error}") from None
+    sections = read_overrides(args.config) if args.config else {"train": {}, "model": {}}
+    for section, values in parse_assignments(args.set).items():
+        sections[section].update(values)
+    flags = {key: getattr(args, key) for key in ("data", "sketch", "size", "batch_size", "epochs", "max_steps",
+                                                 "limit", "seed", "accelerator", "devices", "strategy",
+                                                 "num_workers", "checkpoint_every", "out", "init")}
+    sections["train"].update({key: value for key, value in flags.items() if value is not None})
+    sections["train"].setdefault("out", f"runs/{args.method}")
+    config = override(TrainConfig(), sections["train"], where="train")
+    folder = fit(args.method, config, sections["model"], resume=args.resume, fast_dev_run=args.fast_dev_run)
     print(f"weights: {folder}/config.json + {folder}/model.safetensors", file=sys.stderr)
     return 0
 
@@ -296,14 +232,38 @@ def _app(args: argparse.Namespace) -> int:
         print("tinct: warning: --share on makes a public link through Gradio's share servers (needs internet)",
               file=sys.stderr)
     try:
-        serve(args.model, host=args.host, port=args.port, share=args.share == "on", size=args.size, device=args.device)
+        serve(args.model, host=args.host, port=args.port, share=args.share == "on", size=args.size, device=args.device,
+              max_pixels=args.max_pixels)
     except GradioMissing as error:
-        raise SystemExit(f"tinct: error: {error}") from None
+        raise UsageError(str(error)) from None
     except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"tinct: error: cannot load the model: {error}") from None
+        raise UsageError(f"cannot start the app: {error}") from None
     except OSError as error:  # port taken, cannot bind
-        raise SystemExit(f"tinct: error: cannot start the app: {error}") from None
+        raise ValueError(f"cannot start the app: {error}") from None
     return 0
+
+
+def _pixel_budget(text: str) -> int:
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a number of pixels such as 25000000, got {text!r}") from None
+    if value < 64:
+        raise argparse.ArgumentTypeError(f"must be at least 64 pixels, got {value}")
+    return value
+
+
+MAX_NETWORK_SIZE = 1024  # the networks' working size: more is slow and runs out of memory on a CPU
+
+
+def _network_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a whole number of pixels such as 128, got {text!r}") from None
+    if not 8 <= value <= MAX_NETWORK_SIZE:
+        raise argparse.ArgumentTypeError(f"must be between 8 and {MAX_NETWORK_SIZE} px, got {value}")
+    return value
 
 
 def _devices(text: str):
@@ -317,9 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tinct {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true",
+                        help="on an error, show the full traceback (for bug reports) instead of one line")
+    images = argparse.ArgumentParser(add_help=False)
+    images.add_argument("--max-pixels", type=_pixel_budget, default=None, metavar="N",
+                        help="largest image to read, in pixels (default: 100000000 = 100 MP, or $TINCT_MAX_PIXELS); "
+                        "larger images are refused from their header, before decoding")
 
     sketch = commands.add_parser(
-        "sketch",
+        "sketch", parents=[common, images],
         help="extract line art (XDoG) from colour images",
         description="Extract a sketch (black lines on white) from colour images with XDoG. "
         "IN may be a file or a folder (processed recursively; OUT is then a folder).",
@@ -330,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     sketch.set_defaults(run=_sketch)
 
     regions = commands.add_parser(
-        "regions",
+        "regions", parents=[common, images],
         help="split line art into flat regions (trapped-ball)",
         description="Segment line art into the regions a colorist would fill (trapped-ball fill: "
         "balls of radius 3, 2, 1 px do not pass through gaps in the lines). Writes a colour-coded "
@@ -350,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     regions.set_defaults(run=_regions)
 
     colorize = commands.add_parser(
-        "colorize",
+        "colorize", parents=[common, images],
         help="colorize line art with a trained model (PNG or layered OpenRaster)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Colorize sketches at their full resolution: the model paints a small copy, every "
@@ -373,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "checkpoint folder, or baseline:flat-fill / baseline:reference-in-place (default: "
                           "guiding_painter). Each model takes its own kinds of guidance; giving another is an "
                           "error that says what it takes")
-    colorize.add_argument("--size", type=int, default=128,
+    colorize.add_argument("--size", type=_network_size, default=128,
                           help="network working size in px, the longer side (default: 128, the shipped models' "
                           "training size); the output always has the input's size")
     colorize.add_argument("--hints", type=Path, default=None, metavar="FILE",
@@ -409,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.set_defaults(run=_colorize)
 
     evaluate = commands.add_parser(
-        "evaluate",
+        "evaluate", parents=[common],
         help="measure a model (PSNR, SSIM, CDR, bleeding, NRI, FID, LPIPS) on a dataset",
         description="Run a model over a dataset with 0, 1, 3, ... hints given by the model's own hint "
         "policy; write metrics.json, results.md (a table in the papers' layout) and samples.png "
@@ -425,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(references); the model's declared protocol chooses how it is measured")
     evaluate.add_argument("--data", default="openmoji:test",
                           help="openmoji:train|val|test or a folder of colour images (default: openmoji:test)")
-    evaluate.add_argument("--size", type=int, default=128, help="image size in px (default: 128)")
+    evaluate.add_argument("--size", type=_network_size, default=128, help="image size in px (default: 128)")
     evaluate.add_argument("--hints", default="0,1,3,5,10", help="hint counts to report (default: 0,1,3,5,10)")
     evaluate.add_argument("--max-hints", type=int, default=30,
                           help="NRI: most hints tried; never reaching the benchmark counts this + 1 (default: 30)")
@@ -443,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_evaluate)
 
     train = commands.add_parser(
-        "train",
+        "train", parents=[common],
         help="train a method (GuidingPainter, point hints, ...) with Lightning",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train METHOD on OpenMoji (default) or a folder of colour images. Writes logs (CSV, "
@@ -465,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override one setting, e.g. model.base_channels=16 or train.epochs=3 (repeatable)")
     train.add_argument("--data", default=None, help="openmoji (default) or a folder of colour images")
     train.add_argument("--sketch", default=None, choices=("line", "xdog"), help="OpenMoji sketches (default: line)")
-    train.add_argument("--size", type=int, default=None, help="training image size in px (default: 128)")
+    train.add_argument("--size", type=_network_size, default=None, help="training image size in px (default: 128)")
     train.add_argument("--batch-size", type=int, default=None, help="images per step and device (default: 16)")
     train.add_argument("--epochs", type=int, default=None, help="epochs (default: 10)")
     train.add_argument("--max-steps", type=int, default=None,
@@ -488,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_train)
 
     app = commands.add_parser(
-        "app",
+        "app", parents=[common],
         help="web app: colour a sketch in the browser (needs the app extra: Gradio)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Start tinct's web app (Gradio) and print its address. Upload a sketch, then:\n"
@@ -520,20 +487,53 @@ def build_parser() -> argparse.ArgumentParser:
                      help="port (default: the first free one from 7860)")
     app.add_argument("--share", choices=("off", "on"), default="off",
                      help="'on' also makes a public link through Gradio's share servers (default: off)")
-    app.add_argument("--size", type=int, default=128,
+    app.add_argument("--size", type=_network_size, default=128,
                      help="network working size in px (default: 128); results have the sketch's full size")
     app.add_argument("--device", default="cpu", help="torch device for the model, e.g. cpu or cuda (default: cpu)")
+    app.add_argument("--max-pixels", type=_pixel_budget, default=None, metavar="N",
+                     help="largest upload, in pixels (default: 25000000 = 25 MP); larger pictures are refused from "
+                     "their header, before decoding, with a message in the app")
     app.set_defaults(run=_app)
     return parser
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command behind one error boundary: a usage error (a flag, an output path) is
+    one line and exit status 2; a problem with the data, a model or a file is one line and
+    exit status 1; anything else is reported as a likely bug in one line, with the traceback
+    only under ``--debug``."""
     args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
     try:
         return args.run(args)
     except KeyboardInterrupt:
         print("tinct: interrupted", file=sys.stderr)
         return 130
+    except UsageError as error:
+        if debug:
+            raise
+        print(f"tinct: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as error:  # ImageError, HintFileError, GuidanceError, missing files, ...
+        if debug:
+            raise
+        print(f"tinct: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        if debug:
+            raise
+        print("tinct: error: out of memory (lower --max-pixels or --size, or free memory)", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the boundary: no traceback unless asked for
+        if debug:
+            raise
+        print(f"tinct: error: {type(error).__name__}: {_one_line(error)} (unexpected: run again with --debug for "
+              f"the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -24,11 +24,28 @@ tested without a browser. Gradio is imported only by :func:`build_app` and :func
 Serving: :func:`serve` binds to 127.0.0.1 unless told otherwise and points Gradio's upload and
 cache folder (``GRADIO_TEMP_DIR``) at a temporary folder of its own, deleted on exit; no
 ``allowed_paths`` are given, so Gradio serves nothing but that folder's files.
+
+Uploads: a sketch or reference picture reaches tinct as a file; its size is read from the
+header and checked against the app's pixel budget (:data:`APP_MAX_PIXELS`, 25 MP, or
+``max_pixels=``) before it is decoded (:mod:`tinct.app.uploads`). What the app cannot take is a
+short message naming the file, and the session before it stays. Every handler is guarded
+(:func:`tinct.app.ui.guarded`): an unexpected error shows a generic sentence in the browser and
+its traceback goes to the server's log (``logging.getLogger("tinct.app")``).
 """
 
 from tinct.app.palette import DEFAULT_PALETTE, MAX_PALETTE, load_palette, palette_add, palette_html, save_palette
 from tinct.app.pictures import HIGHLIGHT, HIGHLIGHT_ALPHA, draw_hints, highlight_region, sketch_picture
-from tinct.app.server import DEFAULT_HOST, MAX_UPLOAD, GradioMissing, build_app, launch_options, require_gradio, serve
+from tinct.app.server import (
+    APP_MAX_PIXELS,
+    DEFAULT_HOST,
+    MAX_UPLOAD,
+    GradioMissing,
+    build_app,
+    check_device,
+    launch_options,
+    require_gradio,
+    serve,
+)
 from tinct.app.session import (
     MIN_REGION_FRACTION,
     Session,
@@ -48,6 +65,7 @@ from tinct.app.session import (
 from tinct.color import normalize_color
 
 __all__ = [
+    "APP_MAX_PIXELS",
     "DEFAULT_HOST",
     "DEFAULT_PALETTE",
     "HIGHLIGHT",
@@ -61,6 +79,7 @@ __all__ = [
     "add_stroke_point",
     "apply_color",
     "build_app",
+    "check_device",
     "clear_hints",
     "colorize",
     "draw_hints",

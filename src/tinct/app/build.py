@@ -13,7 +13,7 @@ import gradio as gr
 from tinct.app.modes import available_modes, opening_mode
 from tinct.app.palette import load_palette, palette_add, palette_html, save_palette
 from tinct.app.session import colorize, export_files, start_session
-from tinct.app.ui import MODEL_EVENT, App, Colours, Mode, Panel, Widgets, fail, model_line, need
+from tinct.app.ui import MODEL_EVENT, UPLOAD_EVENT, App, Colours, Mode, Panel, Widgets, guarded, model_line, need
 from tinct.color import normalize_color
 from tinct.colorizer import Colorizer
 
@@ -23,9 +23,10 @@ a colour picture (*Reference*). The result keeps your lines pixel for pixel; dow
 OpenRaster (.ora: lines, flat colours, result) or the hints as a hint file for `tinct colorize --hints`."""
 
 
-def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list[str]) -> gr.Blocks:
+def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list[str], max_pixels: int) -> gr.Blocks:
     """The app's Blocks for ``colorizer``: a tab for each mode its guidance takes
-    (:func:`tinct.app.modes.available_modes`), opening on :func:`~tinct.app.modes.opening_mode`'s."""
+    (:func:`tinct.app.modes.available_modes`), opening on :func:`~tinct.app.modes.opening_mode`'s;
+    uploaded pictures of at most ``max_pixels``. Every handler is :func:`~tinct.app.ui.guarded`."""
     modes = available_modes(colorizer.guidance)
     with _blocks() as demo:
         state = gr.State(None)
@@ -33,8 +34,9 @@ def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list
         status = gr.Markdown(model_line(colorizer), elem_id="status")
         with gr.Row():
             with gr.Column(scale=1, min_width=260):
-                sketch = gr.Image(label="Sketch", type="numpy", image_mode="RGBA", sources=["upload", "clipboard"],
-                                  format="png", height=280, elem_id="sketch")
+                # its events get the uploaded file, not pixels (UPLOAD_EVENT): the app checks the size first
+                sketch = gr.Image(label="Sketch", type="filepath", sources=["upload", "clipboard"], format="png",
+                                  height=280, elem_id="sketch")
                 colours = _colour_controls(palette)
             with gr.Column(scale=2):
                 panels = _mode_tabs(modes)
@@ -46,7 +48,7 @@ def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list
                              gr.File(label="Hint file (.json)", interactive=False, elem_id="download-hints"))
         widgets = Widgets(state=state, status=status, sketch=sketch, colours=colours, result=result, export=export,
                           downloads=downloads)
-        app = App(colorizer=colorizer, widgets=widgets, panels=panels, output_dir=output_dir)
+        app = App(colorizer=colorizer, widgets=widgets, panels=panels, output_dir=output_dir, max_pixels=max_pixels)
         _wire_sketch(app)
         _wire_downloads(app)
         _wire_colours(app)
@@ -96,32 +98,31 @@ def _mode_tabs(modes: list[Mode]) -> list[Panel]:
 
 def _wire_sketch(app: App) -> None:
     """A new sketch (upload, paste, clear) starts a new session, taking over the guidance given
-    in the tabs before it (the reference picture)."""
+    in the tabs before it (the reference picture). A sketch the app cannot take (too large,
+    truncated, not an image) is a message, and the session before it stays."""
     takers = [panel for panel in app.panels if panel.given is not None]
 
-    def on_sketch(picture, *given):
-        if picture is None:
+    @guarded
+    def on_sketch(upload, *given):
+        if upload is None:
             return app.show(None)
-        try:
-            session = start_session(app.colorizer, picture)
-            for panel, value in zip(takers, given, strict=True):
-                session = panel.take(session, value)
-            return app.show(colorize(app.colorizer, session))
-        except ValueError as error:
-            raise fail(f"cannot colorize this sketch: {error}") from None
+        # the session holds the decoded sketch (Prepared.original): no other full-size copy is kept
+        session = start_session(app.colorizer, app.picture(upload))
+        for panel, value in zip(takers, given, strict=True):
+            session = panel.take(app, session, value)
+        return app.show(colorize(app.colorizer, session))
 
     sketch = app.widgets.sketch
-    sketch.change(on_sketch, [sketch] + [panel.given for panel in takers], app.outputs, **MODEL_EVENT)
+    sketch.change(on_sketch, [sketch] + [panel.given for panel in takers], app.outputs, **MODEL_EVENT,
+                  **UPLOAD_EVENT)
 
 
 def _wire_downloads(app: App) -> None:
     downloads = app.widgets.downloads
 
+    @guarded
     def on_export(session):
-        try:
-            paths = export_files(need(session), app.outputs_folder())
-        except (ValueError, OSError) as error:
-            raise fail(str(error)) from None
+        paths = export_files(need(session), app.outputs_folder())
         return {file: str(path) for file, path in zip(downloads, paths, strict=True)}
 
     app.widgets.export.click(on_export, [app.widgets.state], list(downloads))
@@ -134,12 +135,14 @@ def _wire_colours(app: App) -> None:
     picked = [colours.picker, colours.hex]
     palette_parts = [colours.palette_state, colours.palette, colours.swatches]
 
+    @guarded
     def on_picker(value):
         try:
             return {colours.hex: normalize_color(value)}
         except ValueError:
             return gr.skip()
 
+    @guarded
     def on_hex(text):
         try:
             color = normalize_color(text)
@@ -148,6 +151,7 @@ def _wire_colours(app: App) -> None:
             return gr.skip()
         return {colours.picker: color, colours.hex: color}
 
+    @guarded
     def on_palette_pick(color):
         if not color:
             return gr.skip()
@@ -157,21 +161,18 @@ def _wire_colours(app: App) -> None:
         return {colours.palette_state: palette, colours.palette: gr.update(choices=palette, value=selected),
                 colours.swatches: palette_html(palette)}
 
+    @guarded
     def on_palette_add(palette, text):
-        try:
-            return show_palette(palette_add(palette, text), normalize_color(text))
-        except ValueError as error:
-            raise fail(str(error)) from None
+        return show_palette(palette_add(palette, text), normalize_color(text))
 
+    @guarded
     def on_palette_save(palette):
         path = save_palette(palette, app.outputs_folder() / f"palette-{uuid.uuid4().hex}" / "palette.json")
         return {colours.file: gr.update(value=str(path), visible=True)}
 
+    @guarded
     def on_palette_load(file):
-        try:
-            return show_palette(load_palette(file if isinstance(file, str) else file.name))
-        except ValueError as error:
-            raise fail(str(error)) from None
+        return show_palette(load_palette(file if isinstance(file, str) else file.name))
 
     colours.picker.input(on_picker, [colours.picker], [colours.hex])
     colours.hex.submit(on_hex, [colours.hex], picked)

@@ -17,10 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tinct.app.palette import DEFAULT_PALETTE
+from tinct.app.uploads import APP_MAX_PIXELS
 from tinct.color import normalize_color
 from tinct.colorizer import DEFAULT_MODEL, DEFAULT_SIZE, Colorizer
 
-__all__ = ["DEFAULT_HOST", "MAX_UPLOAD", "GradioMissing", "build_app", "launch_options", "require_gradio", "serve"]
+__all__ = ["APP_MAX_PIXELS", "DEFAULT_HOST", "MAX_UPLOAD", "GradioMissing", "build_app", "check_device",
+           "launch_options", "require_gradio", "serve"]
 
 DEFAULT_HOST = "127.0.0.1"
 MAX_UPLOAD = "50mb"  # sketches, references and palettes; a 4096 px PNG sketch is a few MB
@@ -40,19 +42,42 @@ def require_gradio():
     return gradio
 
 
-def _load_colorizer(model, size: int, device: str) -> Colorizer:
+def check_device(device) -> None:
+    """Raise ValueError, in one line, when ``device`` is no torch device this machine has
+    (:func:`tinct.colorizer.resolve_device`)."""
+    from tinct.colorizer import resolve_device
+
+    resolve_device(device)
+
+
+def _check_budget(max_pixels) -> int:
+    """``max_pixels`` as the app's budget (None: :data:`APP_MAX_PIXELS`); ValueError if it is none."""
+    if max_pixels is None:
+        return APP_MAX_PIXELS
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+        raise ValueError(f"max_pixels must be a whole number of pixels, at least 1, got {max_pixels!r}")
+    return max_pixels
+
+
+def _load_colorizer(model, size: int, device: str, max_pixels: int | None = None) -> Colorizer:
+    """The app's colorizer; one it loads itself takes pictures up to the app's budget."""
+    check_device(device)
     if isinstance(model, Colorizer):
         return model
-    return Colorizer.from_pretrained(model, size=size, device=device)
+    return Colorizer.from_pretrained(model, size=size, device=device, max_pixels=_check_budget(max_pixels))
 
 
 def build_app(model=DEFAULT_MODEL, *, size: int = DEFAULT_SIZE, device: str = "cpu",
-              output_dir: str | os.PathLike | None = None, palette: Sequence[str] = DEFAULT_PALETTE):
+              output_dir: str | os.PathLike | None = None, palette: Sequence[str] = DEFAULT_PALETTE,
+              max_pixels: int | None = APP_MAX_PIXELS):
     """The Gradio Blocks of the app (not launched: ``build_app(...).launch(...)``; or :func:`serve`).
 
     model: a :class:`Colorizer`, a shipped model's name or a checkpoint folder; size, device:
-    as for ``tinct colorize`` (ignored for a Colorizer). output_dir: where downloads are
-    written (a new temporary folder by default). palette: the starting palette.
+    as for ``tinct colorize`` (size is ignored for a Colorizer; a device this machine lacks is
+    a ValueError, :func:`check_device`). output_dir: where downloads are written (a new
+    temporary folder by default). palette: the starting palette. max_pixels: the largest
+    sketch or reference picture (width x height) the app takes, checked from the file's header
+    before decoding (:data:`APP_MAX_PIXELS`, 25 MP, by default).
     The app has a tab for each guidance mode the model takes (:mod:`tinct.app.modes`).
     Elements carry ``elem_id``s (``sketch``, ``result``, ``region-count``, ``hex``, ``apply-color``,
     ``download-png``, ``tab-guided``, ...) for tests and custom CSS.
@@ -60,32 +85,37 @@ def build_app(model=DEFAULT_MODEL, *, size: int = DEFAULT_SIZE, device: str = "c
     require_gradio()
     from tinct.app.build import build_blocks
 
-    colorizer = _load_colorizer(model, size, device)
+    max_pixels = _check_budget(max_pixels)
+    colorizer = _load_colorizer(model, size, device, max_pixels)
     output_dir = None if output_dir is None else Path(output_dir)
-    return build_blocks(colorizer, output_dir=output_dir, palette=[normalize_color(color) for color in palette])
+    return build_blocks(colorizer, output_dir=output_dir, palette=[normalize_color(color) for color in palette],
+                        max_pixels=max_pixels)
 
 
 def launch_options(*, host: str = DEFAULT_HOST, port: int | None = None, share: bool = False) -> dict:
     """The keyword arguments :func:`serve` gives ``Blocks.launch``: bind ``host`` (127.0.0.1 by
     default), no ``allowed_paths`` (only the app's own uploads and outputs are served), uploads of
-    at most ``MAX_UPLOAD``."""
+    at most ``MAX_UPLOAD``. Errors outside the app's handlers (which say what went wrong
+    themselves, :func:`tinct.app.ui.guarded`) show no exception text in the browser."""
     return {"server_name": host, "server_port": port, "share": share, "max_file_size": MAX_UPLOAD,
-            "show_error": True, "inbrowser": False}
+            "show_error": False, "inbrowser": False}
 
 
 def serve(model=DEFAULT_MODEL, *, host: str = DEFAULT_HOST, port: int | None = None, share: bool = False,
-          size: int = DEFAULT_SIZE, device: str = "cpu") -> None:
+          size: int = DEFAULT_SIZE, device: str = "cpu", max_pixels: int | None = APP_MAX_PIXELS) -> None:
     """Run the app until interrupted (Ctrl+C or SIGTERM). Gradio's uploads and served copies live
     in a temporary folder of the app's own (``GRADIO_TEMP_DIR``, set before Gradio is imported),
-    deleted on exit. Raises :class:`GradioMissing`, or FileNotFoundError/ValueError for a model
-    that cannot be loaded (before any server starts)."""
+    deleted on exit. max_pixels: as for :func:`build_app`. Raises :class:`GradioMissing`, or
+    FileNotFoundError/ValueError for a model that cannot be loaded, a device this machine lacks
+    or a bad budget (before any server starts)."""
+    max_pixels = _check_budget(max_pixels)
     folder = Path(tempfile.mkdtemp(prefix="tinct-app-"))
     previous = os.environ.get("GRADIO_TEMP_DIR")
     os.environ["GRADIO_TEMP_DIR"] = str(folder / "gradio")
     try:
         require_gradio()
-        colorizer = _load_colorizer(model, size, device)
-        demo = build_app(colorizer, output_dir=folder / "outputs")
+        colorizer = _load_colorizer(model, size, device, max_pixels)
+        demo = build_app(colorizer, output_dir=folder / "outputs", max_pixels=max_pixels)
         demo.queue(max_size=32).launch(prevent_thread_lock=True, quiet=True,
                                        **launch_options(host=host, port=port, share=share))
         print(f"tinct app: {demo.local_url} (Ctrl+C stops it)", flush=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from tinct.color import Color, normalize_color, parse_color
 from tinct.colorizer import Colorizer, Prepared, Result
@@ -47,7 +48,9 @@ class Session:
     step: index into ``order`` of the region asked about now (``len(order)``: all done);
     hints: everything the user gave (``hints.regions[rank]`` is a region's colour);
     stroke_open: the next stroke click extends the last stroke;
-    reference: uint8 ``(H, W, 3|4)`` reference picture (reference-based models) or None;
+    reference: the reference picture (reference-based models; anything
+    :meth:`tinct.guidance.Request.build` takes: the app keeps it fitted to the network's square,
+    ``(3, S, S)`` in [0, 1]) or None;
     result: the latest colorization; history: earlier ``(hints, step, stroke_open)`` for undo;
     key: names this session's output folder.
     """
@@ -57,7 +60,7 @@ class Session:
     step: int = 0
     hints: Hints = field(default_factory=Hints)
     stroke_open: bool = False
-    reference: np.ndarray | None = None
+    reference: torch.Tensor | np.ndarray | None = None
     result: Result | None = None
     history: tuple[tuple[Hints, int, bool], ...] = ()
     key: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -1,25 +1,41 @@
 """What the app's parts share: the components every mode uses (:class:`Widgets`), a mode's tab
-as the rest of the app sees it (:class:`Mode`, :class:`Panel`) and :class:`App`, which turns a
-session into what every component shows, so that every handler returns ``{component: value}``.
+as the rest of the app sees it (:class:`Mode`, :class:`Panel`), :class:`App`, which turns a
+session into what every component shows, so that every handler returns ``{component: value}``,
+and :func:`guarded`, which every handler is wrapped in: the browser gets a short message, the
+server's log (``logging.getLogger("tinct.app")``) the traceback.
 
 Imported by :func:`tinct.app.build_app` only, after Gradio was found.
 """
 
+import functools
+import html
+import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import torch
 
 from tinct.app.pictures import result_picture
 from tinct.app.session import Session, colorize, undo
+from tinct.app.uploads import APP_MAX_PIXELS, load_upload, short_message
 from tinct.color import normalize_color
 from tinct.colorizer import Colorizer
 from tinct.methods.base import Guidance
 
 #: the keyword arguments of every event that runs the model: one at a time
 MODEL_EVENT = {"concurrency_id": "model", "concurrency_limit": 1}
+#: the keyword arguments of every event that takes an uploaded picture: Gradio hands over the file
+#: (its data as a dict), decoding nothing, so that the app checks its size first (tinct.app.uploads)
+UPLOAD_EVENT = {"preprocess": False}
+
+#: what the browser shows for an error that is not the user's (the traceback goes to the log)
+UNEXPECTED = "Something went wrong on the server (its log has the details). Try again, or reload the page."
+OUT_OF_MEMORY = "The server ran out of memory for this picture: try a smaller one."
+
+log = logging.getLogger("tinct.app")
 
 
 @dataclass(frozen=True)
@@ -59,15 +75,15 @@ class Panel:
     outputs: the components of the tab that every change of the session redraws; show: their
     values for a session (None: no sketch yet); wire: connects the tab's events, once every
     tab exists. given: a component holding guidance the user may give before a sketch (the
-    reference picture), None for none; take: puts its value into a session (a new sketch's
-    session takes it over).
+    reference picture), None for none; take: puts its value into a session, for the app (a
+    new sketch's session takes it over).
     """
 
     outputs: list
     show: Callable[[Session | None], dict]
     wire: Callable[["App"], None]
     given: gr.components.Component | None = None
-    take: Callable[[Session, object], Session] | None = None
+    take: Callable[["App", Session, object], Session] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +106,34 @@ class Mode:
 
 
 def fail(message: str) -> gr.Error:
-    """An error the user sees as a message (no traceback on the console: it is not a bug)."""
-    return gr.Error(message, print_exception=False)
+    """An error the user sees as a message (no traceback on the console: it is not a bug).
+    Gradio shows it as HTML, so it is escaped (a file may be called ``<b>.png``)."""
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
+
+
+def guarded(handler: Callable) -> Callable:
+    """``handler`` as the app wires it: a :func:`fail` passes; tinct's own errors, ValueErrors
+    (:class:`~tinct.image.ImageError`, :class:`~tinct.guidance.GuidanceError`, a bad colour)
+    become their first line, without folders (:func:`~tinct.app.uploads.short_message`); any
+    other exception becomes :data:`UNEXPECTED` in the browser and its traceback goes to the log."""
+
+    @functools.wraps(handler)  # keeps the signature: Gradio reads it (``event: gr.SelectData``)
+    def run(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except ValueError as error:
+            raise fail(short_message(error)) from None
+        except (MemoryError, torch.OutOfMemoryError):
+            log.exception("tinct app: out of memory in %s", handler.__qualname__)
+            raise fail(OUT_OF_MEMORY) from None
+        except Exception:
+            log.exception("tinct app: %s failed", handler.__qualname__)
+            raise fail(UNEXPECTED) from None
+
+    run.guarded = True
+    return run
 
 
 def need(session: Session | None) -> Session:
@@ -117,12 +159,14 @@ def model_line(colorizer: Colorizer) -> str:
 @dataclass
 class App:
     """The app being built: the model, the shared widgets and the panels of its modes.
-    output_dir: where downloads go (a new temporary folder on the first download when None)."""
+    output_dir: where downloads go (a new temporary folder on the first download when None);
+    max_pixels: the largest picture (width x height) the app takes."""
 
     colorizer: Colorizer
     widgets: Widgets
     panels: list[Panel]
     output_dir: Path | None = None
+    max_pixels: int = APP_MAX_PIXELS
 
     @property
     def outputs(self) -> list:
@@ -130,6 +174,11 @@ class App:
         widgets = self.widgets
         shared = [widgets.state, widgets.result, widgets.status, *widgets.downloads]
         return shared + [component for panel in self.panels for component in panel.outputs]
+
+    def picture(self, upload) -> torch.Tensor | None:
+        """An uploaded picture (what an :data:`UPLOAD_EVENT` gets) as ``(3, H, W)`` in [0, 1],
+        its size checked before decoding (:func:`tinct.app.uploads.load_upload`)."""
+        return load_upload(upload, max_pixels=self.max_pixels)
 
     def outputs_folder(self) -> Path:
         """Where downloads go (created on the first download when none was given)."""
@@ -157,14 +206,10 @@ class App:
         return shown
 
     def update(self, session: Session | None, change: Callable[[Session], Session]) -> dict:
-        """Apply ``change`` (a plain function of :mod:`tinct.app.session`) and colorize;
-        ValueErrors become a message."""
-        session = need(session)
-        try:
-            return self.show(colorize(self.colorizer, change(session)))
-        except ValueError as error:
-            raise fail(str(error)) from None
+        """Apply ``change`` (a plain function of :mod:`tinct.app.session`) and colorize."""
+        return self.show(colorize(self.colorizer, change(need(session))))
 
+    @guarded
     def on_undo(self, session: Session | None) -> dict:
         session = need(session)
         if not session.history:

@@ -8,7 +8,7 @@ import gradio as gr
 
 from tinct.app.pictures import draw_hints
 from tinct.app.session import Session, add_point, add_stroke_point, clear_hints, end_stroke
-from tinct.app.ui import MODEL_EVENT, App, Mode, Panel, color_of, need
+from tinct.app.ui import MODEL_EVENT, App, Mode, Panel, color_of, guarded, need
 
 
 def build() -> Panel:
@@ -29,6 +29,7 @@ def build() -> Panel:
         return {canvas: None if session is None else draw_hints(session)}
 
     def wire(app: App) -> None:
+        @guarded
         def on_click(session, text, kind, size, event: gr.SelectData):
             color = color_of(text)
             x, y = event.index[0], event.index[1]
@@ -37,9 +38,11 @@ def build() -> Panel:
                 return app.update(session, lambda s: add_stroke_point(s, x, y, color, width=fraction))
             return app.update(session, lambda s: add_point(s, x, y, color, size=fraction))
 
+        @guarded
         def on_end_stroke(session):
             return app.show(end_stroke(need(session)), "Stroke ended: the next click starts a new one.")
 
+        @guarded
         def on_clear(session):
             return app.update(session, clear_hints)
 

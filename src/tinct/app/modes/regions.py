@@ -6,7 +6,7 @@ import gradio as gr
 
 from tinct.app.pictures import highlight_region
 from tinct.app.session import Session, apply_color, region_status, skip_region
-from tinct.app.ui import MODEL_EVENT, App, Mode, Panel, color_of
+from tinct.app.ui import MODEL_EVENT, App, Mode, Panel, color_of, guarded
 
 
 def build() -> Panel:
@@ -25,10 +25,12 @@ def build() -> Panel:
         return {label: region_status(session), view: highlight_region(session)}
 
     def wire(app: App) -> None:
+        @guarded
         def on_apply(session, text):
             color = color_of(text)
             return app.update(session, lambda s: apply_color(s, color))
 
+        @guarded
         def on_skip(session):
             return app.update(session, skip_region)
 
