@@ -144,6 +144,12 @@ def run(batch: Plan, work: Callable[[Path, Path], None], *, desc: str,
     failures = list(batch.failed)
     for source, target in tqdm(batch.jobs, desc=desc, unit="image", disable=len(batch.jobs) < 2, file=sys.stderr):
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            failures.append((source, f"cannot write {target}: cannot make the folder {target.parent} "
+                                     f"({error.strerror or error})"))
+            continue
+        try:
             work(source, target)
         except MemoryError:
             failures.append((source, "not enough memory for this image (lower --max-pixels, or free memory)"))
