@@ -174,3 +174,9 @@ def ink_precision_recall(
     recall = int((flat_true.bool() & near_pred).sum()) / n_true if n_true else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return precision, recall, f1
+
+
+def extract_lines(image: torch.Tensor) -> torch.Tensor:
+    """Line art of any picture: (3, H, W) or (B, 3, H, W) RGB in [0, 1] -> (1|B, 1, H, W) sketch
+    in [0, 1] (1 = paper). (Placeholder: XDoG with the pinned parameters.)"""
+    return xdog(image)

@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainConfig:
-    data: str = "openmoji"  # "openmoji" (train split) or a folder of colour images
+    data: str = "openmoji"  # a --data spec (tinct.data.specs): openmoji, a source, a folder, sbs:FOLDER, a+b
     sketch: str = "line"  # OpenMoji: "line" (true line art) or "xdog"
     size: int = 128
     batch_size: int = 16
@@ -364,27 +364,19 @@ def _keep(keys: tuple[str, ...]):
 def _datasets(config: TrainConfig, batch_keys: tuple[str, ...]):
     """(train, val): train is keyed by an :class:`~tinct.data.sampling.EpochSampler`'s
     ``(index, draw_seed)`` and augments each sample with its own seeded generator."""
-    import copy
-
     from tinct.data.augment import joint_flip_crop
-    from tinct.data.folder import FolderDataset
-    from tinct.data.openmoji import OpenMojiDataset
     from tinct.data.sampling import SeededTransform
+    from tinct.data.specs import open_dataset
 
     keep = _keep(batch_keys)
 
     def augment(sample: dict, *, generator: torch.Generator) -> dict:
         return joint_flip_crop(sample, size=config.size, generator=generator) if config.augment else sample
 
-    if config.data == "openmoji":
-        train = OpenMojiDataset("train", size=config.size, sketch=config.sketch, transform=keep, limit=config.limit)
-        val = OpenMojiDataset("val", size=config.size, sketch=config.sketch, limit=config.samples, transform=keep)
-        return SeededTransform(train, augment), val
-    train = FolderDataset(config.data, size=config.size, transform=keep)
-    if config.limit is not None:
-        train.files = train.files[: config.limit]
-    val = copy.copy(train)  # the folder is scanned once; the samples are its first images, unaugmented
-    val.files = train.files[: config.samples]
+    options = dict(size=config.size, sketch=config.sketch, transform=keep)
+    train = open_dataset(config.data, split="train", limit=config.limit, **options)
+    # the sample grid: the val split of a source (a folder's first images, unaugmented)
+    val = open_dataset(config.data, split="val", limit=config.samples, **options)
     return SeededTransform(train, augment), val
 
 

@@ -1,7 +1,8 @@
 """A dataset over any folder of colour images (illustrations, webtoon pages, photos).
 
 Each image is scaled so its longer side is ``size`` and mirror-padded to a square (never
-stretched); the sketch is XDoG of the colour image and the region map is the trapped-ball
+stretched); the sketch is the line art :func:`tinct.lines.extract_lines` finds in the colour
+image (see ``tinct.data.paired`` for folders that come with their own) and the region map is the trapped-ball
 segmentation of that sketch. Files that cannot be read are skipped with one warning that
 names them and gives the count; a file whose header reads but whose pixels do not decode is
 skipped (once, with a warning) when first met, and a folder where no image decodes at all
@@ -39,9 +40,9 @@ class FolderDataset:
     ``regions`` (S, S) int64 trapped-ball labels of the sketch (1..K).
     """
 
-    def __init__(self, root: str | os.PathLike, *, size: int = 256, transform=None):
+    def __init__(self, root: str | os.PathLike, *, size: int = 256, transform=None, limit: int | None = None):
         self.root = Path(root)
-        files = list_images(self.root)
+        files = list_images(self.root)[:limit]
         readable = [_readable(path) for path in files]
         self.files = [path for path, ok in zip(files, readable) if ok]
         self.skipped = [path for path, ok in zip(files, readable) if not ok]
@@ -60,7 +61,7 @@ class FolderDataset:
         return len(self.files)
 
     def __getitem__(self, index: int) -> dict:
-        from tinct.lines import xdog
+        from tinct.lines import extract_lines
         from tinct.regions import trapped_ball
 
         # A file that passed the header check can still fail to decode: use the next one,
@@ -78,7 +79,7 @@ class FolderDataset:
         else:
             raise ValueError(f"no image in {self.root} could be decoded: all {len(self.files)} image file(s) "
                              f"that looked readable failed to decode")
-        sketch = xdog(color)
+        sketch = extract_lines(color)
         regions = trapped_ball(sketch[0].numpy())
         sample = {
             "color": color,

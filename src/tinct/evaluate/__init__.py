@@ -54,19 +54,11 @@ class EvalConfig:
 
 
 def load_dataset(spec: str, size: int, limit: int | None):
-    """``openmoji:SPLIT`` or a folder of colour images."""
-    if spec.startswith("openmoji"):
-        from tinct.data.openmoji import OpenMojiDataset
+    """The dataset ``spec`` names (:func:`tinct.data.specs.open_dataset`), its test split
+    unless the spec names another."""
+    from tinct.data.specs import open_dataset
 
-        split = spec.split(":", 1)[1] if ":" in spec else "test"
-        return OpenMojiDataset(split, size=size, limit=limit)
-    from tinct.data.folder import FolderDataset
-
-    if not Path(spec).is_dir():
-        raise FileNotFoundError(f"--data {spec!r} is neither openmoji:SPLIT nor a folder")
-    dataset = FolderDataset(spec, size=size)
-    if limit is not None:
-        dataset.files = dataset.files[:limit]
+    dataset = open_dataset(spec, split="test", size=size, limit=limit)
     if not len(dataset):
         raise ValueError(f"--data {spec}: no images to evaluate")
     return dataset
