@@ -1,14 +1,17 @@
 import json
+import logging
 
 import pytest
 import torch
+from PIL import Image
 
 from tinct.baselines import FlatFill, OracleFill, ReferenceInPlace, fill_regions
 from tinct.cli import main
 from tinct.data.hints import largest_regions, random_points
-from tinct.evaluate import EvalConfig, evaluate, markdown_table, write_report
+from tinct.evaluate import EvalConfig, evaluate, markdown_table, sample_picture, write_report
+from tinct.evaluate.hints import SAMPLE_LABELS, product_output
 from tinct.methods import load_model
-from tinct.methods.base import Inputs
+from tinct.methods.base import Guidance, Inputs, Method
 
 
 def test_fill_regions_bucket_fill():
@@ -85,13 +88,108 @@ def test_evaluate_oracle_improves_with_hints(tmp_path):
     assert psnr[0] < psnr[1] <= psnr[2]  # true colours in more regions can only help
     assert 0 <= result["nri"]["mean"] <= 11
     assert result["by_hints"]["10"]["fid"]["value"] is None and "not found" in result["by_hints"]["10"]["fid"]["reason"]
-    assert result["samples"].shape == (4, 4, 3, 48, 48)
+    assert result["samples"].shape == (4, 5, 3, 48, 48)  # sketch | hints | network | product | ground truth
     out = write_report(result, tmp_path / "report")
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["by_hints"]["3"]["psnr"]["n"] == 6
+    assert metrics["by_hints"]["3"]["psnr"]["n"] == 6 and metrics["product"]["by_hints"]["3"]["psnr"]["n"] == 6
+    assert metrics["warnings"] == [] and "samples" not in metrics and "sample_labels" not in metrics
     table = (out / "results.md").read_text()
-    assert "| baseline:oracle-fill |" in table and "FID unavailable" in table
-    assert (out / "samples.png").exists()
+    assert "| baseline:oracle-fill (network) |" in table and "| baseline:oracle-fill (product) |" in table
+    assert "FID unavailable" in table and "Warning" not in table
+    # labelled columns over the samples, each 48 px image enlarged 6x (nearest) to 288 px
+    with Image.open(out / "samples.png") as picture:
+        width, height = picture.size
+        header = torch.tensor(list(picture.crop((0, 0, width, height - 4 * 288)).convert("L").getdata()))
+    assert width == 5 * 288 and 20 <= height - 4 * 288 <= 60
+    assert (header < 128).any() and (header > 250).float().mean() > 0.8  # dark text on a white strip
+
+
+class Ramp(Method):
+    """A hints model whose output is not flat: a left-to-right grey ramp, each image's mean hint
+    colour blended in everywhere once there are hints (a hint that leaks over everything)."""
+
+    name = "ramp"
+    guidance = Guidance(points=True)
+    protocol = "hints"
+
+    def hint_policy(self, batch, prepared, *, max_hints, generator=None):
+        return random_points(batch["color"], max_hints=max_hints, generator=generator)
+
+    def paint(self, inputs):
+        colors, mask = inputs.hints_or_none()
+        width = inputs.sketch.shape[-1]
+        ramp = torch.linspace(0.2, 1.0, width).expand_as(inputs.sketch).expand(-1, 3, -1, -1)
+        count = mask.sum((1, 2, 3))[:, None, None, None]
+        mean = colors.sum((2, 3), keepdim=True) / count.clamp_min(1)
+        return torch.where(count > 0, 0.5 * ramp + 0.5 * mean, ramp) * inputs.sketch
+
+
+def test_product_rows_and_locality(tmp_path):
+    config = EvalConfig(size=48, hint_counts=(0, 3), max_hints=4, limit=4, batch_size=2, samples=2,
+                        weights=str(tmp_path / "no-weights"))
+    ramp = evaluate(Ramp(), config, progress=False)
+    network, product = ramp["by_hints"]["3"], ramp["product"]["by_hints"]["3"]
+    assert network["psnr"]["mean"] != product["psnr"]["mean"] and ramp["nri"]["mean"] >= 0
+    assert network["bleeding"]["mean"] > 2.0 > product["bleeding"]["mean"]  # a ramp is spread; the product flat
+    assert ramp["product"]["nri"]["benchmark_psnr"] == config.benchmark
+    assert ramp["locality"]["network"]["share"]["mean"] > 0.9  # the hint moved everything
+    # flat-fill paints the hinted region and nothing else: network and product
+    flat = evaluate(FlatFill(), config, progress=False)
+    for view in ("network", "product"):
+        locality = flat["locality"][view]
+        assert locality["share"]["mean"] == 0.0 and locality["outside"]["mean"] == 0.0
+        assert locality["inside"]["mean"] > 30 and locality["share"]["n"] == 4
+    table = markdown_table([ramp, flat])
+    assert "| locality↓ | ΔE in / out |" in table and "more than 3 px outside" in table
+    rows = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
+    assert set(rows) >= {"| ramp (network)", "| ramp (product)", "| baseline:flat-fill (network)"}
+    assert rows["| baseline:flat-fill (product)"].endswith(f"| 0.000 | {locality['inside']['mean']:.1f} / 0.0 |")
+
+
+def test_product_output_is_flat_per_region_with_the_lines_kept():
+    sketch = torch.ones(1, 1, 4, 6)
+    sketch[..., 2] = 0.2  # a line (column 2), assigned to the left region
+    sketch[..., 3] = 0.8  # anti-aliasing: paper, darkened
+    regions = torch.tensor([[[1, 1, 1, 2, 2, 2]] * 4])
+    network = torch.zeros(1, 3, 4, 6)
+    network[:, 0, :, 0], network[:, 0, :, 1], network[:, 0, :, 2] = 0.2, 0.6, 1.0  # red varies on the left
+    network[:, 2, :, 3:] = 0.5  # blue on the right
+    out = product_output(network, sketch, regions)
+    assert torch.allclose(out[0, :, 0, 0], torch.tensor([0.4, 0.0, 0.0]))  # the mean of the paper pixels only
+    assert torch.allclose(out[0, :, 3, 1], torch.tensor([0.4, 0.0, 0.0]))
+    assert torch.equal(out[0, :, :, 2], torch.full((3, 4), 0.2))  # ink: the sketch's own grey
+    assert torch.allclose(out[0, :, 0, 3], torch.tensor([0.0, 0.0, 0.4]))  # multiplied by the sketch
+    assert torch.allclose(out[0, :, 0, 5], torch.tensor([0.0, 0.0, 0.5]))
+    all_ink = product_output(network, torch.zeros_like(sketch), regions)  # no paper: all the region's pixels
+    assert torch.equal(all_ink, torch.zeros_like(all_ink))
+    with pytest.raises(ValueError, match="regions must be integer"):
+        product_output(network, sketch, regions.float())
+
+
+def test_training_size_warning(tmp_path, caplog):
+    config = EvalConfig(size=32, hint_counts=(0, 1), max_hints=1, limit=2, batch_size=2, samples=0,
+                        training_size=64, weights=str(tmp_path / "no-weights"))
+    with caplog.at_level(logging.WARNING):
+        result = evaluate(FlatFill(), config, progress=False)
+    assert len(result["warnings"]) == 1 and "trained at 64 px and is evaluated at 32 px" in caplog.text
+    text = (write_report(result, tmp_path / "report") / "results.md").read_text()
+    assert "**Warning:**" in text and "--size 64" in text
+    assert evaluate(FlatFill(), EvalConfig(size=32, hint_counts=(0,), max_hints=0, limit=1, samples=0,
+                                           training_size=32), progress=False)["warnings"] == []
+    with pytest.raises(ValueError, match="training_size"):
+        EvalConfig(training_size=0)
+
+
+def test_sample_picture_labels_and_sizes():
+    samples = torch.rand(2, 5, 3, 128, 128)
+    picture = sample_picture(samples, list(SAMPLE_LABELS))
+    header = picture.shape[1] - 2 * 256  # 128 px samples shown at 256 px, under a header strip
+    assert picture.shape[0] == 3 and picture.shape[2] == 5 * 256 and 20 <= header <= 60
+    enlarged = samples[1, 0, :, -128:, :1].repeat_interleave(2, 1).repeat_interleave(2, 2)  # nearest neighbour x2
+    assert torch.equal(picture[:, -256:, :2], enlarged)
+    assert sample_picture(torch.rand(1, 4, 3, 256, 256)).shape == (3, 256, 4 * 256)  # no labels, no header
+    with pytest.raises(ValueError, match="5 sample columns but 2 labels"):
+        sample_picture(samples, ["a", "b"])
 
 
 def test_markdown_table_layout():
@@ -102,6 +200,16 @@ def test_markdown_table_layout():
     table = markdown_table([fake])
     assert "| m | 10.00 | 15.00 | 0.500 | 0.900 | 1.00 | n/a | 12.30 | 3.50 |" in table
     assert "LPIPS unavailable: missing file x" in table and "PSNR ≥ 20.0 dB" in table
+    assert "locality" not in table and "product" not in table  # a metrics.json from before: one row, as it was
+    summary = {"mean": 0.25}
+    newer = {**fake, "product": {"by_hints": {k: {**v, "psnr": {"mean": 20.0}} for k, v in fake["by_hints"].items()},
+                                 "nri": {**fake["nri"], "mean": 1.0}},
+             "locality": {"network": {"share": summary, "inside": {"mean": 40.0}, "outside": {"mean": 2.0}},
+                          "product": {"share": {"mean": 0.0}, "inside": {"mean": 41.0}, "outside": {"mean": 0.0}}}}
+    table = markdown_table([fake, newer])
+    assert "| m | 10.00 | 15.00 | 0.500 | 0.900 | 1.00 | n/a | 12.30 | 3.50 | n/a | n/a |" in table
+    assert "| m (network) | 10.00 | 15.00 | 0.500 | 0.900 | 1.00 | n/a | 12.30 | 3.50 | 0.250 | 40.0 / 2.0 |" in table
+    assert "| m (product) | 20.00 | 20.00 | 0.500 | 0.900 | 1.00 | n/a | 12.30 | 1.00 | 0.000 | 41.0 / 0.0 |" in table
 
 
 def test_cli_evaluate(tmp_path, capsys, cli):
@@ -124,3 +232,27 @@ def test_cli_combine(tmp_path, capsys, cli):
     out = capsys.readouterr().out
     assert "| m | 10.00 |" in out and "| n | 10.00 |" in out
     cli.fails(["evaluate", "--model", "baseline:flat-fill"], "needs --model and --out")
+
+
+def test_the_locality_hint_reaches_a_model_as_a_user_point_does():
+    from types import SimpleNamespace
+
+    from tinct.evaluate.hints import _locality_hint
+
+    sketch = torch.ones(1, 1, 16, 16)
+    sketch[..., 8] = 0.0  # a vertical line: regions 1 (left) and 2 (right)
+    regions = torch.ones(1, 16, 16, dtype=torch.long)
+    regions[..., 8], regions[..., 9:] = 0, 2
+    batch = {"sketch": sketch, "sketch_regions": regions}
+    before = torch.ones(1, 3, 16, 16)
+    points = SimpleNamespace(guidance=Guidance(points=True))
+    hint, colors, mask = _locality_hint(points, batch, {}, before)
+    assert hint.label.item() in (1, 2) and mask.sum() == 1  # a patch of 2 % of the side: one pixel here
+    row, col = hint.yx[0].tolist()
+    assert mask[0, 0, row, col] == 1 and torch.equal(colors[0, :, row, col], hint.colors[0])
+    segments = torch.zeros(1, 2, 16, 16)
+    segments[:, 0, :8], segments[:, 1, 8:] = 1, 1  # ranked segments: the top and the bottom half
+    ranked = SimpleNamespace(guidance=Guidance(regions=True, points=True))
+    _, colors, mask = _locality_hint(ranked, batch, {"segments": segments}, before)
+    assert torch.equal(mask[0, 0], segments[0, int(row >= 8)])  # the whole segment under the point
+    assert torch.equal(colors[0, :, 0 if row < 8 else 15, 0], hint.colors[0])

@@ -171,6 +171,22 @@ def _colorize(args: argparse.Namespace) -> int:
     return run(batch, work, desc="colorize")
 
 
+def _training_size(model: str) -> int | None:
+    """The size a checkpoint was trained at (its ``train_config.json``), None when unknown."""
+    import json
+
+    from tinct.methods import find_model
+
+    if model.startswith("baseline:"):
+        return None
+    try:
+        values = json.loads((find_model(model) / "train_config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    size = values.get("size") if isinstance(values, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -193,7 +209,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"--hints takes counts such as 0,1,3,5,10, got {args.hints!r}") from None
     config = EvalConfig(data=args.data, size=args.size, hint_counts=counts, max_hints=args.max_hints,
                         benchmark=args.benchmark, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
-                        samples=args.samples, weights=args.weights)
+                        samples=args.samples, weights=args.weights, training_size=_training_size(args.model))
     model = load_model(args.model)
     result = evaluate(model, config)
     out = write_report(result, args.out)
@@ -240,6 +256,28 @@ def _app(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot start the app: {error}") from None
     except OSError as error:  # port taken, cannot bind
         raise ValueError(f"cannot start the app: {error}") from None
+    return 0
+
+
+def _data(args: argparse.Namespace) -> int:
+    from tinct.data import sources
+
+    if args.action == "list":
+        rows = sources.list_sources()
+        print("| source | licence | items | ready | on disk | how |")
+        print("|---|---|---|---|---|---|")
+        print("| openmoji | CC BY-SA 4.0 | 4,495 | built in | (renders cached on use) | nothing to do |")
+        for row in rows:
+            size = f"{row['bytes'] / 1e6:.1f} MB" if row.get("bytes") else "-"
+            print(f"| {row['name']} | {row['licence']} | {row['items']:,} | {'yes' if row['ready'] else 'no'} | {size} "
+                  f"| {row['command']} |")
+        return 0
+    if args.name is None:
+        raise UsageError("tinct data prepare needs a source name; tinct data list shows them")
+    if args.name not in sources.SOURCES:
+        raise UsageError(f"no source {args.name!r}; sources: {', '.join(sorted(sources.SOURCES))}")
+    folder = sources.prepare(args.name, from_tarball=args.from_tarball)
+    print(f"{args.name}: ready in {folder}", file=sys.stderr)
     return 0
 
 
@@ -390,8 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a shipped model's name (e.g. guiding_painter), a checkpoint folder, or "
                           "baseline:flat-fill / baseline:oracle-fill (hints) / baseline:reference-in-place "
                           "(references); the model's declared protocol chooses how it is measured")
-    evaluate.add_argument("--data", default="openmoji:test",
-                          help="openmoji:train|val|test or a folder of colour images (default: openmoji:test)")
+    evaluate.add_argument("--data", default="openmoji:test", metavar="SPEC",
+                          help="openmoji[:SPLIT], a prepared source NAME[:SPLIT] (tinct data list), a folder (with "
+                          "color/ and sketch/ subfolders: the given line art; otherwise colour images with extracted "
+                          "lines), sbs:FOLDER (side-by-side pairs) or A+B (default: openmoji:test; test split unless "
+                          "named)")
     evaluate.add_argument("--size", type=_network_size, default=128, help="image size in px (default: 128)")
     evaluate.add_argument("--hints", default="0,1,3,5,10", help="hint counts to report (default: 0,1,3,5,10)")
     evaluate.add_argument("--max-hints", type=int, default=30,
@@ -430,7 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", type=Path, default=None, help="YAML file with train: and model: overrides")
     train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override one setting, e.g. model.base_channels=16 or train.epochs=3 (repeatable)")
-    train.add_argument("--data", default=None, help="openmoji (default) or a folder of colour images")
+    train.add_argument("--data", default=None, metavar="SPEC",
+                       help="openmoji (default), a prepared source (tinct data list), a folder (color/ + sketch/ pairs, "
+                       "or colour images with extracted lines), sbs:FOLDER, or a mix such as openmoji+twemoji*2")
     train.add_argument("--sketch", default=None, choices=("line", "xdog"), help="OpenMoji sketches (default: line)")
     train.add_argument("--size", type=_network_size, default=None, help="training image size in px (default: 128)")
     train.add_argument("--batch-size", type=int, default=None, help="images per step and device (default: 16)")
@@ -494,6 +537,27 @@ def build_parser() -> argparse.ArgumentParser:
                      help="largest upload, in pixels (default: 25000000 = 25 MP); larger pictures are refused from "
                      "their header, before decoding, with a message in the app")
     app.set_defaults(run=_app)
+
+    data = commands.add_parser(
+        "data", parents=[common],
+        help="list and prepare the datasets beyond OpenMoji (Twemoji, IconPark, Streamline Freehand)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Datasets with true line art besides the built-in OpenMoji. 'tinct data list' shows each source, "
+        "its licence, size and whether it is ready; 'tinct data prepare NAME' fetches the pinned npm package "
+        "(npm pack NAME@VERSION, needs Node.js) into tinct's cache ($TINCT_CACHE_DIR, default ~/.cache/tinct); "
+        "--from FILE takes a tarball you downloaded yourself. A prepared source is then --data NAME[:SPLIT] for "
+        "tinct evaluate and tinct train.",
+        epilog="examples:\n"
+        "  tinct data list\n"
+        "  tinct data prepare twemoji\n"
+        "  tinct data prepare iconpark --from ~/Downloads/iconify-json-icon-park-1.2.4.tgz\n"
+        "  tinct evaluate --model point_hints --data twemoji:test --out runs/eval/twemoji",
+    )
+    data.add_argument("action", choices=("list", "prepare"), help="list the sources, or prepare one")
+    data.add_argument("name", nargs="?", default=None, help="the source to prepare (see tinct data list)")
+    data.add_argument("--from", dest="from_tarball", type=Path, default=None, metavar="FILE",
+                      help="a tarball of the pinned package version, downloaded yourself (npm pack NAME@VERSION)")
+    data.set_defaults(run=_data)
     return parser
 
 

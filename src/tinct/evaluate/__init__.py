@@ -12,14 +12,20 @@ the one registered under that name in :data:`PROTOCOLS`:
 
 FID and LPIPS are computed when their weight files are available and are reported as
 unavailable, with the reason, otherwise. :func:`write_report` writes ``metrics.json``,
-``results.md`` (the papers' table layout) and ``samples.png``. A protocol also gives the
-columns of the training sample grid (:func:`sample_columns`), so a method's samples show
-what its evaluation measures.
+``results.md`` (the papers' table layout) and ``samples.png`` (columns labelled when the
+protocol names them, cells of at least 256 px). A protocol also gives the columns of the
+training sample grid (:func:`sample_columns`), so a method's samples show what its
+evaluation measures.
+
+A model evaluated at another size than it was trained at (``EvalConfig.training_size``, which
+the caller reads from the checkpoint folder) is measured all the same, with a warning that is
+logged and written into ``results.md`` (``warnings`` of ``metrics.json``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -28,7 +34,10 @@ from pathlib import Path
 
 import torch
 
+log = logging.getLogger(__name__)
+
 DEFAULT_HINT_COUNTS = (0, 1, 3, 5, 10)
+MIN_SAMPLE_CELL = 256  # px: samples.png shows smaller images enlarged (nearest neighbour) to at least this
 
 
 @dataclass
@@ -43,10 +52,12 @@ class EvalConfig:
     seed: int = 0
     samples: int = 8
     weights: str | None = None  # folder or file for FID / LPIPS weights
+    training_size: int | None = None  # the model's training size (train_config.json), when known
 
     def __post_init__(self) -> None:
         checks = {"size": (self.size, 8), "batch_size": (self.batch_size, 1), "max_hints": (self.max_hints, 0),
-                  "samples": (self.samples, 0), "limit": (1 if self.limit is None else self.limit, 1)}
+                  "samples": (self.samples, 0), "limit": (1 if self.limit is None else self.limit, 1),
+                  "training_size": (8 if self.training_size is None else self.training_size, 8)}
         for name, (value, least) in checks.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
@@ -128,10 +139,25 @@ def protocol(name: str) -> Protocol:
     return registry[name]
 
 
+def size_warnings(config: EvalConfig, model_name: str) -> list[str]:
+    """What to warn about the sizes of ``config``: a network size other than the training size."""
+    if config.training_size is None or config.training_size == config.size:
+        return []
+    warning = (f"{model_name} was trained at {config.training_size} px and is evaluated at {config.size} px: "
+               f"the scores measure it at a size it has not learnt (evaluate with --size {config.training_size} "
+               f"to compare with its training)")
+    return [warning]
+
+
 def evaluate(model, config: EvalConfig, *, progress: bool = True) -> dict:
     """Run ``model`` over the data of ``config`` with the protocol it declares; returns the
-    metrics dict (see the protocol's module)."""
-    return protocol(model.protocol).evaluate(model, config, progress=progress)
+    metrics dict (see the protocol's module), with ``warnings`` (a list of lines)."""
+    warnings = size_warnings(config, model.display_name)
+    for warning in warnings:
+        log.warning(warning)
+    result = protocol(model.protocol).evaluate(model, config, progress=progress)
+    result["warnings"] = warnings + result.get("warnings", [])
+    return result
 
 
 def sample_columns(model, batch: dict, *, generator: torch.Generator | None, hint_counts=(0, 3, 10)):
@@ -155,19 +181,51 @@ def markdown_table(results: list[dict]) -> str:
     return "\n".join(tables)
 
 
+def sample_picture(samples: torch.Tensor, labels: list[str] | None = None, *,
+                   min_cell: int = MIN_SAMPLE_CELL) -> torch.Tensor:
+    """The picture of ``samples.png``: samples (N, columns, 3, S, S) in [0, 1] as a grid (rows:
+    images), each image enlarged by a whole factor (nearest neighbour) to at least ``min_cell``
+    px, under a header strip that names the columns when ``labels`` (one per column) are given.
+    Returns (3, H, W) in [0, 1]."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tinct.visual import sample_grid
+
+    if samples.ndim != 5 or samples.shape[2] != 3:
+        raise ValueError(f"samples must be (N, columns, 3, S, S), got {tuple(samples.shape)}")
+    columns, cell = samples.shape[1], samples.shape[-1]
+    if labels is not None and len(labels) != columns:
+        raise ValueError(f"{columns} sample columns but {len(labels)} labels: {labels}")
+    scale = max(1, -(-min_cell // cell))  # ceil
+    grid = sample_grid(samples.float().clamp(0, 1))
+    grid = grid.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)  # (3, N S k, C S k)
+    if not labels:
+        return grid
+    width = grid.shape[2] // columns
+    font_size = max(10, min(24, width // 12))
+    font = ImageFont.load_default(size=font_size)
+    header = Image.new("RGB", (grid.shape[2], font_size * 2), "white")
+    draw = ImageDraw.Draw(header)
+    for index, label in enumerate(labels):
+        draw.text((index * width + width / 2, font_size), label, fill="black", font=font, anchor="mm")
+    strip = torch.from_numpy(np.asarray(header, dtype=np.float32) / 255.0).permute(2, 0, 1)
+    return torch.cat([strip, grid], dim=1)
+
+
 def write_report(result: dict, out: str | os.PathLike) -> Path:
-    """Write metrics.json, results.md and samples.png into ``out``."""
+    """Write metrics.json, results.md (with the result's ``warnings``) and samples.png into ``out``."""
     from tinct.image import save_image
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     samples = result.pop("samples", None)
+    labels = result.pop("sample_labels", None)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    warnings = "".join(f"> **Warning:** {line}\n\n" for line in result.get("warnings", []))
     (out / "results.md").write_text(f"# {result['model']} on {result['config']['data']} "
                                     f"({result['images']} images, {result['config']['size']} px)\n\n"
-                                    + markdown_table([result]))
-    if samples is not None:  # rows: images; columns: sketch | guidance | output | ground truth
-        from tinct.visual import sample_grid
-
-        save_image(sample_grid(samples), out / "samples.png")
+                                    + warnings + markdown_table([result]))
+    if samples is not None:  # rows: images; columns: the protocol's (sketch | guidance | output(s) | truth)
+        save_image(sample_picture(samples, labels), out / "samples.png")
     return out
