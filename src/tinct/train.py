@@ -395,7 +395,8 @@ class DataModule(L.LightningDataModule):
         self.train, self.val = _datasets(config, batch_keys)
         self._resume: dict | None = None  # a checkpoint's state_dict, when resuming
         items = [self.val[i] for i in range(min(self.config.samples, len(self.val)))]  # read now: errors early
-        self._samples = {key: torch.stack([item[key] for item in items]) for key in items[0]}
+        self._samples = {key: torch.stack([item[key] for item in items]) for key in items[0]
+                         if isinstance(items[0][key], torch.Tensor)}  # a mix also names each sample's source
 
     def _processes(self) -> tuple[int, int]:
         trainer = self.trainer
