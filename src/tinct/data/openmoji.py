@@ -244,6 +244,26 @@ class RenderCache:
         return result
 
 
+def cached_sample(arrays: dict, *, sketch: str = "line") -> dict:
+    """The tensors of a cached render (``color``, ``line``, ``fills``, ``regions`` arrays) as a
+    sample: ``color`` (3, S, S), ``sketch`` (1, S, S) — the true line art, or XDoG of the colour
+    image with ``sketch="xdog"`` —, ``fills`` (3, S, S) and ``regions`` (S, S) int64. Shared by
+    every source with true line art."""
+    import torch
+
+    from tinct.image import from_numpy_image
+
+    color = from_numpy_image(arrays["color"])
+    if sketch == "line":
+        line = from_numpy_image(arrays["line"])
+    else:
+        from tinct.lines import xdog
+
+        line = xdog(color)
+    return {"color": color, "sketch": line, "fills": from_numpy_image(arrays["fills"]),
+            "regions": torch.from_numpy(arrays["regions"].astype(np.int64))}
+
+
 class OpenMojiDataset:
     """A PyTorch ``Dataset`` over one OpenMoji split, yielding dict samples.
 
@@ -276,24 +296,9 @@ class OpenMojiDataset:
         return len(self.emojis)
 
     def __getitem__(self, index: int) -> dict:
-        import torch
-
-        from tinct.image import from_numpy_image
-
         emoji = self.emojis[index]
-        arrays = self.cache.get(emoji.name, self.size)
-        color = from_numpy_image(arrays["color"])
-        if self.sketch == "line":
-            sketch = from_numpy_image(arrays["line"])
-        else:
-            from tinct.lines import xdog
-
-            sketch = xdog(color)
         sample = {
-            "color": color,
-            "sketch": sketch,
-            "fills": from_numpy_image(arrays["fills"]),
-            "regions": torch.from_numpy(arrays["regions"].astype(np.int64)),
+            **cached_sample(self.cache.get(emoji.name, self.size), sketch=self.sketch),
             "name": emoji.name,
             "family": emoji.family,
             "skin_tone": emoji.skin_tone or "",

@@ -150,24 +150,11 @@ class SourceDataset:
         return len(self.names)
 
     def __getitem__(self, index: int) -> dict:
-        import torch
-
-        from tinct.image import from_numpy_image
+        from tinct.data.openmoji import cached_sample
 
         name = self.names[index]
-        arrays = self.cache.get(name)
-        color = from_numpy_image(arrays["color"])
-        if self.sketch == "line":
-            sketch = from_numpy_image(arrays["line"])
-        else:
-            from tinct.lines import xdog
-
-            sketch = xdog(color)
         sample = {
-            "color": color,
-            "sketch": sketch,
-            "fills": from_numpy_image(arrays["fills"]),
-            "regions": torch.from_numpy(arrays["regions"].astype(np.int64)),
+            **cached_sample(self.cache.get(name), sketch=self.sketch),
             "name": name,
             "family": self.family_of(name),
             **self.extra(name),
