@@ -4,6 +4,7 @@ each package's real layout, prepared into a temporary cache."""
 import io
 import json
 import os
+import re
 import stat
 import tarfile
 
@@ -398,3 +399,22 @@ def test_bad_dataset_options_are_refused(prepared):
         sources.TwemojiDataset("test", size=SIZE, sketch="canny")
     with pytest.raises(ValueError, match="at least 8 px"):
         iconify.render_freehand(FREEHAND_ICONS["cup-1"], 4, name="cup-1")
+
+
+def test_the_data_command_lists_prepares_and_refuses(tmp_path, monkeypatch, capsys, cli):
+    from tinct.cli import main
+
+    monkeypatch.setenv("TINCT_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "| openmoji | CC BY-SA 4.0 | 4,495 | built in |" in out
+    assert "| twemoji | CC BY 4.0 | 3,720 | no | - | tinct data prepare twemoji |" in out
+    tarball = fake_tarball("iconpark", tmp_path)
+    assert main(["data", "prepare", "iconpark", "--from", tarball]) == 0
+    assert "iconpark: ready in" in capsys.readouterr().err
+    assert main(["data", "list"]) == 0
+    assert re.search(r"\| iconpark \| Apache-2.0 \| [0-9,]+ \| yes \| [0-9.]+ MB \|", capsys.readouterr().out)
+    cli.fails(["data", "prepare", "nope"], "no source 'nope'; sources: freehand, iconpark, twemoji")
+    cli.fails(["data", "prepare"], "needs a source name")
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    cli.fails(["data", "prepare", "twemoji"], "npm is not installed", code=1)
