@@ -363,7 +363,7 @@ def test_a_folder_with_no_decodable_image_is_a_clear_error(tmp_path):
     folder.mkdir()
     for name in ("a.png", "b.png"):
         _undecodable_png(folder / name)
-    with pytest.raises(ValueError, match=rf"^no image in {folder} could be decoded: all 2 image file"):
+    with pytest.raises(ValueError, match=rf"^no image file in {folder} could be decoded: all 2 that looked readable"):
         fit("point_hints", _config(tmp_path, "run", data=str(folder)), {"base_channels": 8})
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -33,6 +33,34 @@ def _readable(path: Path) -> bool:
         return False
 
 
+def first_decodable(items: list, index: int, undecodable: set, load, *, what: str):
+    """``load(items[index])``, or of the next item that decodes (wrapping round): a file that
+    passed the header check can still fail to decode, and one bad file must never stop a
+    training run. Items that fail go into ``undecodable`` (skipped from then on) and are
+    logged once. ``what`` names them in the error when none decodes."""
+    for offset in range(len(items)):
+        item = items[(index + offset) % len(items)]
+        if item in undecodable:
+            continue
+        try:
+            return load(item)
+        except ImageError as error:
+            undecodable.add(item)
+            log.warning("skipping %s", error)
+    raise ValueError(f"no {what} could be decoded: all {len(items)} that looked readable failed to decode")
+
+
+def sketch_sample(color: torch.Tensor, sketch: torch.Tensor, path: Path, transform=None) -> dict:
+    """A sample of a folder dataset: ``color``, ``sketch``, ``regions`` (the trapped-ball
+    labels of the sketch, int64) and ``path``, mapped by ``transform`` when given."""
+    from tinct.regions import trapped_ball
+
+    regions = trapped_ball(sketch[0].numpy())
+    sample = {"color": color, "sketch": sketch, "regions": torch.from_numpy(np.asarray(regions, dtype=np.int64)),
+              "path": str(path)}
+    return transform(sample) if transform is not None else sample
+
+
 class FolderDataset:
     """Dict samples from a folder of colour images: ``color``, ``sketch``, ``regions``, ``path``.
 
@@ -62,29 +90,8 @@ class FolderDataset:
 
     def __getitem__(self, index: int) -> dict:
         from tinct.lines import extract_lines
-        from tinct.regions import trapped_ball
 
-        # A file that passed the header check can still fail to decode: use the next one,
-        # so one bad file never stops a training run, and say so (once per file).
-        for offset in range(len(self.files)):
-            path = self.files[(index + offset) % len(self.files)]
-            if path in self.undecodable:
-                continue
-            try:
-                color = fit_square(load_image(path), self.size)
-                break
-            except ImageError as error:
-                self.undecodable.add(path)
-                log.warning("skipping %s", error)
-        else:
-            raise ValueError(f"no image in {self.root} could be decoded: all {len(self.files)} image file(s) "
-                             f"that looked readable failed to decode")
-        sketch = extract_lines(color)
-        regions = trapped_ball(sketch[0].numpy())
-        sample = {
-            "color": color,
-            "sketch": sketch,
-            "regions": torch.from_numpy(np.asarray(regions, dtype=np.int64)),
-            "path": str(path),
-        }
-        return self.transform(sample) if self.transform is not None else sample
+        color, path = first_decodable(self.files, index, self.undecodable,
+                                      lambda path: (fit_square(load_image(path), self.size), path),
+                                      what=f"image file in {self.root}")
+        return sketch_sample(color, extract_lines(color), path, self.transform)

@@ -41,10 +41,10 @@ import os
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
+from tinct.data.folder import first_decodable, sketch_sample
 from tinct.image import ImageError, fit_square, list_images, load_image, resize
 
 __all__ = ["ASPECT_TOLERANCE", "PairedFolderDataset", "SideBySideDataset"]
@@ -110,32 +110,9 @@ class _PairDataset:
         raise NotImplementedError
 
     def __getitem__(self, index: int) -> dict:
-        from tinct.regions import trapped_ball
-
-        # a pair that passed the header check can still fail to decode: use the next one, so
-        # one bad file never stops a training run, and say so (once per pair)
-        for offset in range(len(self.items)):
-            item = self.items[(index + offset) % len(self.items)]
-            if item in self.undecodable:
-                continue
-            try:
-                color, sketch, path = self._load(item)
-                break
-            except ImageError as error:
-                self.undecodable.append(item)
-                log.warning("skipping %s", error)
-        else:
-            raise ValueError(f"no pair in {self.root} could be decoded: all {len(self.items)} that looked "
-                             f"readable failed to decode")
-        color, sketch = fit_square(color, self.size), fit_square(sketch, self.size)
-        regions = trapped_ball(sketch[0].numpy())
-        sample = {
-            "color": color,
-            "sketch": sketch,
-            "regions": torch.from_numpy(np.asarray(regions, dtype=np.int64)),
-            "path": str(path),
-        }
-        return self.transform(sample) if self.transform is not None else sample
+        color, sketch, path = first_decodable(self.items, index, self.undecodable, self._load,
+                                              what=f"pair in {self.root}")
+        return sketch_sample(fit_square(color, self.size), fit_square(sketch, self.size), path, self.transform)
 
 
 class PairedFolderDataset(_PairDataset):
@@ -202,7 +179,7 @@ class PairedFolderDataset(_PairDataset):
                              f"{len(sketches)} sketch(es), {len(candidates)} with matching names, of which "
                              f"{len(self.skipped)} unreadable and {len(self.refused)} of another aspect ratio")
         self.items = self.pairs
-        self.undecodable: list[tuple[Path, Path]] = []  # pairs met that failed to decode (per process)
+        self.undecodable: set[tuple[Path, Path]] = set()  # pairs met that failed to decode (per process)
 
     @staticmethod
     def _by_stem(folder: Path) -> tuple[dict[str, Path], list[Path]]:
@@ -262,7 +239,7 @@ class SideBySideDataset(_PairDataset):
             found = f"{len(self.skipped)} unreadable image file(s)" if self.skipped else "no image files"
             raise ValueError(f"no readable side-by-side images in {self.root}: found {found}")
         self.items = self.files
-        self.undecodable: list[Path] = []
+        self.undecodable: set[Path] = set()
 
     def _load(self, item: Path) -> tuple[torch.Tensor, torch.Tensor, Path]:
         image = load_image(item)
