@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import struct
-import warnings
 import zlib
 from pathlib import Path
 
@@ -80,7 +79,7 @@ def check_pixels(width: int, height: int, what, max_pixels: int | None = None) -
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(width, height)`` from the file's header, without decoding; ImageError if unreadable."""
     path = Path(path)
-    with _opened(path) as image:
+    with _header(path) as image:
         return image.size
 
 
@@ -125,51 +124,40 @@ def _png_is_short(path: Path) -> bool:
         return expected is not None and produced < expected
 
 
-class _opened:
-    """``with _opened(path) as image``: Pillow's lazy open (header only) with tinct's errors."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self) -> Image.Image:
-        path = self.path
-        if not path.exists():
-            raise FileNotFoundError(f"no such image file: {path}")
-        if path.is_dir():
-            raise ImageError(f"{path}: is a folder, not an image file")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # tinct's budget applies instead
-                try:
-                    self.image = Image.open(path)
-                finally:
-                    Image.MAX_IMAGE_PIXELS = previous
-        except UnidentifiedImageError as error:
-            raise ImageError(f"{path}: not a readable image (unknown or unsupported format)") from error
-        except (OSError, SyntaxError, ValueError) as error:
-            raise ImageError(f"{path}: corrupt or truncated image ({error})") from error
-        return self.image
-
-    def __exit__(self, *exc) -> None:
-        self.image.close()
+def _header(path: Path) -> Image.Image:
+    """Pillow's lazy open (the header only; Pillow's own bomb limit off, tinct's budget applies
+    instead) with tinct's errors. The caller closes the image (it is a context manager)."""
+    if not path.exists():
+        raise FileNotFoundError(f"no such image file: {path}")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file")
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        return Image.open(path)
+    except UnidentifiedImageError as error:
+        raise ImageError(f"{path}: not a readable image (unknown or unsupported format)") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{path}: corrupt or truncated image ({error})") from error
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def _open(path: Path, max_pixels: int | None = None) -> Image.Image:
     """Open, check the budget from the header, then decode (and check PNG completeness)."""
-    image = _opened(path).__enter__()
-    check_pixels(*image.size, path, max_pixels)
+    image = _header(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image.load()
+        check_pixels(*image.size, path, max_pixels)
+        image.load()
         if image.format == "PNG" and _png_is_short(path):
             raise ImageError(f"{path}: truncated image: its pixel data ends before the last row")
     except ImageError:
+        image.close()
         raise
     except (OSError, SyntaxError, ValueError, zlib.error) as error:
+        image.close()
         raise ImageError(f"{path}: corrupt or truncated image ({error})") from error
     except MemoryError:
+        image.close()
         raise ImageError(f"{path}: not enough memory to decode {image.size[0]} x {image.size[1]} px "
                          f"(lower --max-pixels, or free memory)") from None
     try:
