@@ -68,3 +68,13 @@ def test_errors_are_clear(tmp_path, cli):
     cli.fails(["sketch", tmp_path / "a.png", tmp_path / "o.txt"], r"output .*o\.txt must end in \.png")
     cli.fails(["regions", tmp_path / "a.png", tmp_path / "o.png", "--radii", "3,x"], "--radii")
     assert build_parser().parse_args(["sketch", "a", "b"]).command == "sketch"
+
+
+def test_the_command_line_loads_without_torch():
+    """``tinct --help`` and a usage error answer at once: the CLI module imports no torch."""
+    import subprocess
+    import sys
+
+    check = "import sys, tinct.cli; print(sorted(m for m in ('torch', 'kornia', 'lightning') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

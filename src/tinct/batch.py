@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinct.image import IMAGE_SUFFIXES, is_image_file
 
 __all__ = ["Plan", "UsageError", "plan", "run", "walk_images"]
 
@@ -43,6 +42,8 @@ def walk_images(folder: Path) -> tuple[list[Path], list[tuple[Path, str]], int]:
     """The image files under ``folder`` (recursive, sorted), the entries that could not be
     read ``(path, reason)``, and how many other files were left out as not images. Symbolic
     links to files are followed; links to folders are not (no loops), and are reported."""
+    from tinct.image import is_image_file  # not at import: `tinct --help` must not load torch
+
     files: list[Path] = []
     problems: list[tuple[Path, str]] = []
     others = 0
@@ -81,6 +82,8 @@ def plan(inputs: list[Path], output: Path, *, suffix: str = ".png", file_suffixe
     ``output/FOLDER_NAME/``. Problems of single inputs go to :attr:`Plan.failed` (the rest still
     run); a command line that cannot work at all raises :class:`UsageError`.
     """
+    from tinct.image import IMAGE_SUFFIXES, is_image_file  # not at import (see walk_images)
+
     result = Plan()
     single = len(inputs) == 1 and not inputs[0].is_dir() and output.suffix and not output.is_dir()
     if single:
