@@ -8,6 +8,7 @@ from method_helpers import calibrated, check_gan_gradients, random_batch
 from tinct.methods import METHODS
 from tinct.methods.base import Inputs
 from tinct.methods.guiding_painter import (
+    IGNORE,
     Config,
     GuidingPainter,
     argmax_segments,
@@ -83,6 +84,21 @@ def test_temperature_schedule():
     assert model.temperature(0.0) == pytest.approx(1.0)
     assert model.temperature(1.0) == pytest.approx(0.1)
     assert model.temperature(0.5) == pytest.approx(0.1**0.5)
+    held = GuidingPainter(Config(num_segments=NUM_SEGMENTS, base_channels=4, disc_channels=4, tau_hold=0.5))
+    assert held.temperature(0.0) == held.temperature(0.5) == pytest.approx(1.0)
+    assert held.temperature(0.75) == pytest.approx(0.1**0.5) and held.temperature(1.0) == pytest.approx(0.1)
+
+
+def test_bounded_logits_stay_within_the_bound():
+    sketch = random_batch(2, 32)["sketch"]
+    plain = GuidingPainter(Config(num_segments=NUM_SEGMENTS, base_channels=4, disc_channels=4))
+    model = GuidingPainter(Config(num_segments=NUM_SEGMENTS, base_channels=4, disc_channels=4, logit_bound=0.01))
+    model.load_state_dict(plain.state_dict())
+    raw, logits = plain.segment_logits(sketch), model.segment_logits(sketch)
+    assert raw.abs().max() > 0.02 and logits.abs().max() <= 0.01
+    assert torch.allclose(logits, 0.01 * torch.tanh(raw / 0.01))
+    with pytest.raises(ValueError, match="logit_bound"):
+        Config(logit_bound=0.0)
 
 
 def test_hints_use_exactly_the_first_num_hints_segments():
@@ -247,6 +263,11 @@ def test_ranked_region_labels_order_regions_by_area():
     assert labels.shape == (1, 32, 64) and labels.dtype == torch.long
     assert labels[0, 16, 50] == 0 and labels[0, 16, 5] == 1 and labels[0, 16, 26] == 2
     assert ranked_region_labels(sketch, num_segments=2)[0, 16, 26] == 1  # ranks past N - 1 share the last
+    # the reworked warm start: the background (along most of the border: the right box here,
+    # which is also the largest) goes last, the others move up; ink is not labelled
+    reworked = ranked_region_labels(sketch, num_segments=NUM_SEGMENTS, background_last=True, ignore_ink=True)
+    assert reworked[0, 16, 50] == NUM_SEGMENTS - 1 and reworked[0, 16, 5] == 0 and reworked[0, 16, 26] == 1
+    assert (reworked[0][sketch[0, 0] < 0.5] == IGNORE).all() and (reworked[0][sketch[0, 0] >= 0.5] >= 0).all()
 
 
 def test_region_prior_adds_its_cross_entropy_to_the_generator_loss():

@@ -67,6 +67,11 @@ class TrainConfig:
     max_steps: int = -1  # stop after this many optimiser steps (one per declared step and batch: two for G, D); -1: all epochs
     limit: int | None = None  # use only the first N training images
     augment: bool = True  # joint random flip and crop
+    # colour augmentation (tinct.data.recolor; not in the papers): the probability that every
+    # ground-truth region of a sample takes its own random colour (sources with regions only),
+    # and that the whole picture's hue is rotated
+    recolor: float = 0.0
+    hue_jitter: float = 0.0
     num_workers: int = 0
     seed: int = 0
     accelerator: str = "auto"
@@ -108,6 +113,10 @@ class TrainConfig:
             raise ValueError(f"train.seed must be in [0, 2**32), got {self.seed}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"train.limit must be at least 1 (or unset: all images), got {self.limit}")
+        for name in ("recolor", "hue_jitter"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"train.{name} takes a probability in [0, 1], got {value!r}")
         if not 0.0 <= self.decay_start <= 1.0:
             raise ValueError(f"train.decay_start must be in [0, 1], got {self.decay_start}")
         if self.sketch not in ("line", "xdog"):
@@ -347,16 +356,16 @@ class MethodModule(L.LightningModule):
                       batch_size=batch["color"].shape[0], sync_dist=False)
 
 
-def _keep(keys: tuple[str, ...]):
-    """A transform keeping the batch keys a method trains on; a missing key is an error
-    naming what the data gives."""
+def _keep(keys: tuple[str, ...], optional: tuple[str, ...] = ()):
+    """A transform keeping the batch keys a method trains on (and the ``optional`` ones the
+    data has); a missing key is an error naming what the data gives."""
 
     def keep(sample: dict) -> dict:
         missing = [key for key in keys if key not in sample]
         if missing:
             raise ValueError(f"the training data gives {', '.join(sorted(sample))}, but the method needs "
                              f"{', '.join(missing)} too")
-        return {key: sample[key] for key in keys}
+        return {key: sample[key] for key in (*keys, *optional) if key in sample}
 
     return keep
 
@@ -365,18 +374,27 @@ def _datasets(config: TrainConfig, batch_keys: tuple[str, ...]):
     """(train, val): train is keyed by an :class:`~tinct.data.sampling.EpochSampler`'s
     ``(index, draw_seed)`` and augments each sample with its own seeded generator."""
     from tinct.data.augment import joint_flip_crop
+    from tinct.data.recolor import hue_jitter, recolor_regions
     from tinct.data.sampling import SeededTransform
     from tinct.data.specs import open_dataset
 
-    keep = _keep(batch_keys)
+    recolor = config.recolor > 0 and "color" in batch_keys and "sketch" in batch_keys
+    keep = _keep(batch_keys, optional=("regions",) if recolor else ())
 
     def augment(sample: dict, *, generator: torch.Generator) -> dict:
-        return joint_flip_crop(sample, size=config.size, generator=generator) if config.augment else sample
+        if config.augment:
+            sample = joint_flip_crop(sample, size=config.size, generator=generator)
+        if recolor and "regions" in sample:  # folders have no ground-truth regions: colours as drawn
+            sample["color"] = recolor_regions(sample["color"], sample["sketch"], sample.pop("regions"),
+                                              generator=generator, p=config.recolor)
+        if config.hue_jitter > 0 and "color" in sample:
+            sample["color"] = hue_jitter(sample["color"], generator=generator, p=config.hue_jitter)
+        return {key: value for key, value in sample.items() if key in batch_keys}
 
-    options = dict(size=config.size, sketch=config.sketch, transform=keep)
-    train = open_dataset(config.data, split="train", limit=config.limit, **options)
+    options = dict(size=config.size, sketch=config.sketch)
+    train = open_dataset(config.data, split="train", limit=config.limit, transform=keep, **options)
     # the sample grid: the val split of a source (a folder's first images, unaugmented)
-    val = open_dataset(config.data, split="val", limit=config.samples, **options)
+    val = open_dataset(config.data, split="val", limit=config.samples, transform=_keep(batch_keys), **options)
     return SeededTransform(train, augment), val
 
 

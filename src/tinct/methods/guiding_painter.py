@@ -19,7 +19,9 @@ Choices the paper leaves open follow the official code (github.com/choyi0521/Gui
 - the discriminator loss is LSGAN's ``0.5 (real + fake)`` times the adversarial weight 0.2;
 - Adam with default betas (the code defines ``beta1 = 0.5`` but never passes it);
 - pix2pix normal initialisation (N(0, 0.02)) of every network;
-- τ = ``tau_start * (tau_end / tau_start) ** progress`` (officially 0.1 ** (epoch / epochs)).
+- τ = ``tau_start * (tau_end / tau_start) ** progress`` (officially 0.1 ** (epoch / epochs));
+  ``tau_hold`` (not in the paper, 0 by default) keeps τ = ``tau_start`` for a first part of
+  training and anneals over the rest.
 
 Not in the official code (and not here): the Dark Snail toy and NRI, which live in
 :mod:`tinct.metrics` and the evaluation harness.
@@ -80,11 +82,13 @@ def gumbel_segments(
         raise ValueError(f"logits must be (B, N, H, W), got {tuple(logits.shape)}")
     if not tau > 0:
         raise ValueError(f"tau must be > 0, got {tau}")
+    dtype = logits.dtype
+    logits = logits.float()  # noise and softmax in fp32 (bf16 rounds the Gumbel noise)
     uniform = _uniform(tuple(logits.shape), generator=generator, like=logits)
     gumbel = -torch.log(-torch.log(uniform.clamp_min(torch.finfo(logits.dtype).tiny)))
     soft = torch.softmax((logits + gumbel) / tau, dim=1)
     hard = argmax_segments(soft)
-    return hard + (soft - soft.detach())  # values exactly `hard`; gradient of `soft`
+    return (hard + (soft - soft.detach())).to(dtype)  # values exactly `hard`; gradient of `soft`
 
 
 def _check_segments(segments: torch.Tensor, image: torch.Tensor, name: str) -> None:
@@ -146,11 +150,21 @@ def fill_segments(segments: torch.Tensor, region_colors: torch.Tensor) -> tuple[
     return hint_colors, chosen.sum(dim=1, keepdim=True)
 
 
-def ranked_region_labels(sketch: torch.Tensor, num_segments: int) -> torch.Tensor:
+IGNORE = -100  # cross-entropy's ignore_index: pixels the region prior says nothing about
+
+
+def ranked_region_labels(sketch: torch.Tensor, num_segments: int, *, background_last: bool = False,
+                         ignore_ink: bool = False) -> torch.Tensor:
     """The region prior's target: every pixel labelled with the area rank of its
     trapped-ball region (:func:`tinct.regions.trapped_ball` on the sketch alone, line pixels
     joined to the nearest region): the largest region is 0, the next 1, ...; ranks past
     ``num_segments - 1`` share the last channel. Ties keep label order.
+
+    background_last: the background (the region holding most of the picture's border pixels)
+        takes the last channel instead of its area rank, so the first questions are about the
+        drawing; the other regions move up.
+    ignore_ink: ink pixels (sketch < 0.5) are labelled :data:`IGNORE`: f is not taught to put
+        the lines anywhere (they then follow the regions beside them).
 
     sketch: (B, 1, H, W) in [0, 1]. Returns (B, H, W) int64 on the sketch's device.
     """
@@ -164,9 +178,19 @@ def ranked_region_labels(sketch: torch.Tensor, num_segments: int) -> torch.Tenso
         labels = trapped_ball(plane)
         areas = np.bincount(labels.ravel())
         areas[0] = 0  # label 0 never occurs with assign_lines; keep it last if it does
+        background = None
+        if background_last:
+            border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+            background = int(np.bincount(border, minlength=areas.size)[1:].argmax()) + 1
+            areas[background] = -1
         rank = np.empty(areas.size, dtype=np.int64)
         rank[np.argsort(-areas, kind="stable")] = np.minimum(np.arange(areas.size), num_segments - 1)
-        ranked.append(torch.from_numpy(rank[labels]))
+        if background is not None:
+            rank[background] = num_segments - 1
+        target = rank[labels]
+        if ignore_ink:
+            target[plane < 0.5] = IGNORE
+        ranked.append(torch.from_numpy(target))
     return torch.stack(ranked).to(sketch.device)
 
 
@@ -198,6 +222,17 @@ class Config:
     # 0 at ``region_prior_until`` (fraction of training). See :func:`ranked_region_labels`.
     region_prior_weight: float = 0.0
     region_prior_until: float = 0.3
+    # The reworked warm start (DESIGN.md "What the shipped GuidingPainter learned", fix 2; all
+    # off = the first shipped model's prior): background in the last channel, ink unlabelled,
+    # and label smoothing so the prior's logit margins stay within the Gumbel noise's range
+    # and the straight-through gradient survives the fade.
+    prior_background_last: bool = False
+    prior_ignore_ink: bool = False
+    prior_smoothing: float = 0.0
+    # Fix 3 (not in the paper): hold tau at tau_start for this fraction of training, then
+    # anneal; and bound f's logits by s * tanh(x / s) (None: unbounded, the paper's head).
+    tau_hold: float = 0.0
+    logit_bound: float | None = None
 
     def __post_init__(self) -> None:
         if self.region_prior_weight < 0 or not 0.0 < self.region_prior_until <= 1.0:
@@ -205,6 +240,11 @@ class Config:
                 "region_prior_weight must be >= 0 and region_prior_until in (0, 1], got "
                 f"{self.region_prior_weight}, {self.region_prior_until}"
             )
+        if not 0.0 <= self.prior_smoothing < 1.0 or not 0.0 <= self.tau_hold < 1.0:
+            raise ValueError(f"prior_smoothing and tau_hold must be in [0, 1), got {self.prior_smoothing}, "
+                             f"{self.tau_hold}")
+        if self.logit_bound is not None and not self.logit_bound > 0:
+            raise ValueError(f"logit_bound must be > 0 or None, got {self.logit_bound}")
         if self.num_segments < 1:
             raise ValueError(f"num_segments must be >= 1, got {self.num_segments}")
         if not 0.0 < self.hint_p <= 1.0:
@@ -246,7 +286,9 @@ class GuidingPainter(GANMethod):
     def segment_logits(self, sketch: torch.Tensor) -> torch.Tensor:
         """f: sketch (B, 1, H, W) in [0, 1] -> segment logits (B, N_c, H, W)."""
         check_sketch(sketch)
-        return self.segmenter(to_signed(sketch))
+        logits = self.segmenter(to_signed(sketch))
+        bound = self.config.logit_bound
+        return logits if bound is None else bound * torch.tanh(logits / bound)
 
     def segments(
         self, logits: torch.Tensor, *, tau: float | None, generator: torch.Generator | None = None
@@ -289,7 +331,8 @@ class GuidingPainter(GANMethod):
         if not 0.0 <= progress <= 1.0:
             raise ValueError(f"progress must be in [0, 1], got {progress}")
         config = self.config
-        return config.tau_start * (config.tau_end / config.tau_start) ** progress
+        annealed = max(0.0, progress - config.tau_hold) / (1.0 - config.tau_hold)
+        return config.tau_start * (config.tau_end / config.tau_start) ** annealed
 
     def prior_weight(self, progress: float) -> float:
         """Weight of the region-prior term at ``progress``: linear from
@@ -336,7 +379,10 @@ class GuidingPainter(GANMethod):
                 "smooth": float(smooth.detach()), "tau": float(tau)}
         prior_weight = self.prior_weight(progress)
         if prior_weight > 0:
-            prior = F.cross_entropy(logits.float(), ranked_region_labels(sketch, config.num_segments))
+            labels = ranked_region_labels(sketch, config.num_segments, background_last=config.prior_background_last,
+                                          ignore_ink=config.prior_ignore_ink)
+            prior = F.cross_entropy(logits.float(), labels, ignore_index=IGNORE,
+                                    label_smoothing=config.prior_smoothing)
             loss = loss + prior_weight * prior
             logs["prior"] = float(prior.detach())
         logs["loss_g"] = float(loss.detach())
