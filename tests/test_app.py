@@ -54,7 +54,7 @@ BLUE = "#3a7bd5"
 
 @pytest.fixture(scope="module")
 def colorizer():
-    return Colorizer(tiny_guiding_painter(), size=32)
+    return Colorizer(tiny_guiding_painter(), size=32, min_question=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def sketch():
 
 @pytest.fixture
 def session(colorizer, sketch):
-    return start_session(colorizer, sketch[0], min_fraction=0.0)
+    return start_session(colorizer, sketch[0])
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -102,17 +102,8 @@ def test_palette_add_save_load(tmp_path):
         load_palette(tmp_path / "empty.json")
 
 
-def test_region_order_keeps_the_models_order_and_drops_empty_and_tiny_ranks():
-    guide = np.zeros((10, 10), np.int64)
-    guide[:, 5:] = 4
-    guide[0, 0] = 2  # 1 % of the picture
-    assert region_order(guide, min_fraction=0.0) == (0, 2, 4)
-    assert region_order(guide, min_fraction=0.02) == (0, 4)
-    assert region_order(None) == ()
-
-
 def test_guided_regions_apply_skip_and_undo(colorizer, session):
-    assert session.order == region_order(session.prepared.guide_regions, min_fraction=0.0)
+    assert session.order == region_order(session.prepared) == tuple(range(len(session.prepared.questions)))
     total = len(session.order)
     assert total >= 3  # the tiny model ranks several regions of the drawing
     assert region_status(session) == f"Region 1 of {total}" and session.current_region == session.order[0]
@@ -154,8 +145,7 @@ def test_guided_regions_apply_skip_and_undo(colorizer, session):
 def test_highlight_tints_and_outlines_the_region_asked_about(session):
     picture = highlight_region(session)
     original = np.asarray(session.prepared.original.permute(1, 2, 0) * 255).round().astype(np.uint8)
-    guide = session.prepared.guide_regions
-    inside = guide == session.current_region
+    inside = session.prepared.question_mask(session.current_region)
     assert picture.shape == (60, 90, 3) and picture.dtype == np.uint8
     assert np.array_equal(picture[~inside], original[~inside])  # nothing else changes
     expected = np.round((1 - HIGHLIGHT_ALPHA) * original[inside] + HIGHLIGHT_ALPHA * np.array(HIGHLIGHT))
@@ -164,7 +154,9 @@ def test_highlight_tints_and_outlines_the_region_asked_about(session):
 
     coloured = apply_color(session, "#ff0000")
     picture = highlight_region(coloured, rank=-1)  # no region highlighted: only the given colour shows
-    done = guide == session.order[0]
+    done = session.prepared.question_mask(session.order[0])
+    for later in session.order[1:]:  # a region asked about again on its own is not coloured by the first
+        done &= ~session.prepared.question_mask(later)
     assert (picture[done][:, 1:] == 0).all() and np.array_equal(picture[done][:, 0], original[done][:, 0])
     assert np.array_equal(picture[~done], original[~done])
 

@@ -1,6 +1,7 @@
 """The shipped checkpoints (``checkpoints/<name>/``) load without unpickling and run."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,26 +82,22 @@ def test_shipped_scft_colours_a_full_size_sketch_like_its_reference():
         colorizer.colorize(sketch)
 
 
-# The outputs of the shipped models on fixed inputs, recorded before the method contract
-# refactor (tests/data/pinned_outputs.json): the network's output on an 8 x 8 grid of pixels
-# and the sums of the final and flat images. A change of any loader, request or pipeline
-# step that moves a shipped model's output fails here.
+# The outputs of the shipped models on fixed inputs (tests/data/pinned_outputs.json, written
+# by tests/scripts/pin_outputs.py): the network's output on an 8 x 8 grid of pixels and the
+# sums of the final and flat images. A change of any loader, request or pipeline step that
+# moves a shipped model's output fails here.
 PINNED = json.loads((ROOT / "tests" / "data" / "pinned_outputs.json").read_text())
-PINNED_HINTS = {"version": 1, "points": [{"x": 0.5, "y": 0.3, "color": "#3a7bd5"}],
-                "strokes": [{"points": [[0.2, 0.8], [0.4, 0.8]], "color": "#e05a47"}]}
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))
 def test_shipped_models_give_their_pinned_outputs(name):
-    from tinct import Colorizer
+    sys.path.insert(0, str(ROOT / "tests" / "scripts"))
+    try:
+        from pin_outputs import pinned_result
+    finally:
+        sys.path.pop(0)
 
-    colorizer = Colorizer.from_pretrained(name)
-    if name.startswith("scft"):
-        result = colorizer.colorize(ROOT / "examples" / "house_sketch.png", reference=ROOT / "examples" / "house_color.png")
-    else:
-        regions = ["#f2c641", None, "#6ab04c"] if name == "guiding_painter" else None
-        result = colorizer.colorize(ROOT / "examples" / "sunflower_sketch.png", hints=PINNED_HINTS,
-                                    regions_colors=regions)
+    result = pinned_result(name)
     pinned = PINNED[name]
     assert list(result.network.shape) == pinned["shape"]
     step_h, step_w = pinned["step"]

@@ -139,3 +139,20 @@ def test_errors_are_clear(sketches, models, tmp_path, cli):
     (tmp_path / "a_file").write_text("")
     fails(a, "-o", out, "--save-hints", tmp_path / "a_file" / "hints.json", match="--save-hints: cannot write")
     assert not (tmp_path / "o.png").exists()
+
+
+def test_colours_past_the_questions_warn_and_the_background_can_be_painted(sketches, models, tmp_path, capsys):
+    folder, sketch, points = sketches
+    out = tmp_path / "out"
+    colors = ",".join(["#e05a47"] * 40)  # the tiny model asks about fewer areas than 40
+    assert _colorize(folder / "a.png", "-o", out / "a.png", "--colors", colors, model=models["guiding_painter"]) == 0
+    err = capsys.readouterr().err
+    assert "tinct: warning:" in err and "a.png: region colours" in err and "went nowhere" in err
+    pixels = np.asarray(Image.open(out / "a.png"))
+    assert _region_color(pixels, sketch, points["background"]) == (224, 90, 71)  # every area was given the colour
+    assert _colorize(folder / "a.png", "-o", out / "c.png", model=models["point_hints"]) == 0
+    plain = np.asarray(Image.open(out / "c.png"))
+    assert _region_color(plain, sketch, points["background"]) == (255, 255, 255)  # paper stays paper
+    assert _colorize(folder / "a.png", "-o", out / "b.png", "--paint-background", model=models["point_hints"]) == 0
+    painted = np.asarray(Image.open(out / "b.png"))
+    assert _region_color(painted, sketch, points["background"]) != (255, 255, 255)

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from colorize_helpers import NUM_SEGMENTS, MeanReference, drawn_sketch, tiny_guiding_painter, tiny_point_hints
+from colorize_helpers import MeanReference, drawn_sketch, tiny_guiding_painter, tiny_point_hints
 from PIL import Image
 
 import tinct
@@ -60,17 +60,22 @@ def test_flat_colours_are_the_mean_network_colour_of_each_regions_paper(colorize
     result = colorizer.colorize(torch.from_numpy(sketch).float()[None] / 255)
     assert result.image.shape == result.flat.shape == result.network.shape == (3, 48, 80)
     paper = sketch >= 128
+    background = colorizer.prepare(sketch).background
+    assert background.sum() >= 1 and not background.all()
     for label in np.unique(result.regions):
         inside = result.regions == label
         expected = result.network[:, torch.from_numpy(inside & paper)].mean(dim=1)
+        if background[label]:  # the paper around the drawing stays paper without a hint
+            expected = torch.ones(3)
         assert torch.allclose(result.flat[:, torch.from_numpy(inside)], expected[:, None], atol=1e-5)
+    assert result.background.any() and np.array_equal(result.background, background[result.regions])
     # final = flat x luminance off the lines
     luminance = torch.from_numpy(sketch).float() / 255
     off_ink = torch.from_numpy(paper)
     assert torch.allclose(result.image[:, off_ink], (result.flat * luminance)[:, off_ink], atol=1e-6)
     # GuidingPainter's ranking comes back at full size
     assert result.guide_regions.shape == (48, 80)
-    assert 0 <= result.guide_regions.min() and result.guide_regions.max() < NUM_SEGMENTS
+    assert -1 <= result.guide_regions.min() and result.guide_regions.max() < result.questions
 
 
 def test_point_and_stroke_hints_give_their_region_exactly_that_colour(colorizer):
@@ -88,21 +93,45 @@ def test_point_and_stroke_hints_give_their_region_exactly_that_colour(colorizer)
     assert not torch.equal(free.flat[:, points["circle"][0], points["circle"][1]], torch.tensor(RED))
 
 
-def test_guiding_painter_hints_fill_ranked_segments(colorizer):
+def test_guiding_painter_hints_fill_whole_questions(colorizer):
     sketch, points = drawn_sketch(64, 64)
     prepared = colorizer.prepare(sketch)
-    owner = prepared.guide[0].argmax(0)  # (32, 32) rank of each pixel's segment
+    assert len(prepared.questions) >= 1
+    network = prepared.network_regions  # (32, 32) region labels at the network size
+    first = {int(label): index for index in reversed(range(len(prepared.questions)))
+             for label in prepared.questions[index]}
     point = Point(x=0.5, y=0.5, color=BLUE, size=0.01)
-    under = int(owner[16, 16])
-    first = 0 if under != 0 else 1
-    regions = [None] * first + [RED]
+    under = first[int(network[16, 16])]
+    given = 0 if under != 0 else 1
+    regions = [None] * given + [RED]
     colors, mask = colorizer.hint_tensors(prepared, Hints(points=(point,), regions=tuple(regions)))
     assert colors.shape == (1, 3, 32, 32) and mask.shape == (1, 1, 32, 32)
-    assert torch.equal(mask[0, 0].bool(), (owner == under) | (owner == first))
-    assert torch.equal(colors[0][:, owner == first].unique(dim=1), torch.tensor([RED]).T)
-    assert torch.equal(colors[0][:, owner == under].unique(dim=1), torch.tensor([BLUE]).T)
-    with pytest.raises(ValueError, match=f"ranks only {NUM_SEGMENTS} regions"):
-        colorizer.colorize(prepared, regions_colors=[RED] * (NUM_SEGMENTS + 1))
+    in_given = np.isin(network, prepared.questions[given]) if given < len(prepared.questions) else np.zeros_like(network, bool)
+    in_under = np.isin(network, prepared.questions[under])
+    assert np.array_equal(mask[0, 0].bool().numpy(), in_given | in_under)
+    assert torch.equal(colors[0][:, torch.from_numpy(in_under)].unique(dim=1), torch.tensor([BLUE]).T)
+    # colours past the questions go nowhere, with a warning naming them
+    extra = colorizer.colorize(prepared, regions_colors=[RED] * (len(prepared.questions) + 2))
+    assert len(extra.warnings) == 1 and f"asks about {len(prepared.questions)} regions" in extra.warnings[0]
+    assert f"{len(prepared.questions) + 1} (#ff0000)" in extra.warnings[0]
+    assert not colorizer.colorize(prepared, regions_colors=[RED]).warnings
+
+
+def test_questions_snap_the_ranking_to_regions_then_ask_about_lumped_regions(colorizer):
+    regions = np.array([[1, 1, 2, 2, 3, 3],
+                        [1, 1, 2, 2, 3, 3],
+                        [4, 4, 4, 5, 5, 5]], np.int32)
+    ranks = np.array([[0, 0, 0, 0, 1, 1],
+                      [0, 1, 0, 0, 1, 1],
+                      [1, 1, 1, 2, 2, 2]])
+    background = np.zeros(6, bool)
+    background[5] = True
+    questions = colorizer.questions(regions, ranks, background)
+    # rank 0 holds regions 1 (3 of its 4 pixels) and 2; rank 1: 3 (4 px) and 4 (3 px); rank 2:
+    # 5, the background. Then the lumped ones on their own, largest first; background never.
+    assert [q.tolist() for q in questions] == [[1, 2], [3, 4], [5], [2], [4]]
+    background[4] = True
+    assert [q.tolist() for q in colorizer.questions(regions, ranks, background)] == [[1, 2], [3, 4], [5], [2]]
 
 
 def test_region_colours_change_the_network_output(colorizer):

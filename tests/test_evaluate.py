@@ -143,7 +143,26 @@ def test_product_rows_and_locality(tmp_path):
     assert "| locality↓ | ΔE in / out |" in table and "more than 3 px outside" in table
     rows = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
     assert set(rows) >= {"| ramp (network)", "| ramp (product)", "| baseline:flat-fill (network)"}
-    assert rows["| baseline:flat-fill (product)"].endswith(f"| 0.000 | {locality['inside']['mean']:.1f} / 0.0 |")
+    assert rows["| baseline:flat-fill (product)"].startswith("| baseline:flat-fill (product) |")
+    assert f"| 0.000 | {locality['inside']['mean']:.1f} / 0.0 |" in rows["| baseline:flat-fill (product)"]
+    # with no hints the ramp tints the background; the product keeps it paper
+    assert ramp["background"]["mean"] > 10 and ramp["background"]["n"] == 4
+    assert ramp["product"]["background"]["mean"] < 3  # only the lines' anti-aliased rims are not white
+    assert "| background ΔE↓ (0) |" in table and "≤ 3 looks like paper" in table
+
+
+def test_product_keeps_unhinted_background_regions_paper():
+    sketch = torch.ones(1, 1, 4, 6)
+    sketch[..., 2] = 0.0
+    regions = torch.tensor([[[1, 1, 1, 2, 2, 2]] * 4])
+    background = regions == 2
+    network = torch.full((1, 3, 4, 6), 0.3)
+    out = product_output(network, sketch, regions, background=background)
+    assert torch.equal(out[0, :, :, 4:], torch.ones(3, 4, 2)) and torch.allclose(out[0, :, :, :2], torch.tensor(0.3))
+    hint = torch.zeros(1, 1, 4, 6)
+    hint[..., 0, 5] = 1.0  # one hint pixel in the background region: the model's colour stays
+    out = product_output(network, sketch, regions, background=background, hint_mask=hint)
+    assert torch.allclose(out[0, :, :, 4:], torch.tensor(0.3))
 
 
 def test_product_output_is_flat_per_region_with_the_lines_kept():

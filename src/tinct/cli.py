@@ -139,7 +139,8 @@ def _colorize(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(f"--device: {error}") from None
     try:
-        colorizer = Colorizer.from_pretrained(args.model, size=args.size, device=args.device)
+        colorizer = Colorizer.from_pretrained(args.model, size=args.size, device=args.device,
+                                              paper_background=not args.paint_background)
     except (FileNotFoundError, ValueError, OSError) as error:
         raise UsageError(f"--model: cannot load the model: {error}") from None
     if args.list_tags:
@@ -169,6 +170,8 @@ def _colorize(args: argparse.Namespace) -> int:
 
     def work(source: Path, target: Path) -> None:
         result = colorizer.colorize(source, request=request)
+        for warning in result.warnings:
+            print(f"tinct: warning: {source}: {warning}", file=sys.stderr)
         result.save(target, transparent=args.transparent)
 
     return run(batch, work, desc="colorize")
@@ -399,9 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--hints", type=Path, default=None, metavar="FILE",
                           help="hint file (JSON: points, strokes, region colours; see docs/hints.md)")
     colorize.add_argument("--colors", default=None, metavar="HEX,HEX,...",
-                          help="colours for the regions the model ranks, in order, e.g. '#f2c641,-,#37d' "
-                          "('-' skips one; #rrggbb or #rgb; models that rank regions: GuidingPainter); "
-                          "replaces the hint file's regions")
+                          help="colours for the areas the model asks about, in its order (the app's "
+                          "'Region k of N'), e.g. '#f2c641,-,#37d' ('-' skips one; #rrggbb or #rgb; models that "
+                          "rank regions: GuidingPainter); replaces the hint file's regions; a colour past the "
+                          "last area is a warning")
     colorize.add_argument("--point", action="append", default=[], metavar="X,Y,HEX",
                           help="a point hint at X,Y in [0, 1] (fractions of width and height), e.g. "
                           "0.4,0.3,#f2c641 (repeatable; added to the hint file's points)")
@@ -424,7 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--format", choices=("png", "ora"), default=None,
                           help="output format when OUT is a folder (default: png)")
     colorize.add_argument("--transparent", action="store_true",
-                          help="make the background (the region touching the border most) transparent")
+                          help="make the background transparent: the paper around the drawing, pockets "
+                          "reached from it through gaps in the lines included (unless hinted)")
+    colorize.add_argument("--paint-background", action="store_true",
+                          help="let the model colour the background; by default the paper around the drawing "
+                          "stays paper unless a hint reaches it")
     colorize.add_argument("--device", default="cpu", help="torch device for the model, e.g. cpu or cuda (default: cpu)")
     colorize.set_defaults(run=_colorize)
 

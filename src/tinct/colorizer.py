@@ -21,7 +21,10 @@ Native resolution (DESIGN "Product"):
    images, labels scaled back by nearest neighbour); every region is filled with the mean
    network colour of its paper pixels: the **flat colours**. Point and stroke hints are
    exact: the region under a point (under most of a stroke) gets the user's colour itself,
-   and so does every region lying mostly inside a ranked region the user gave a colour;
+   and so does every region of a question the user gave a colour. The background (the
+   paper around the drawing and the pockets reached from it through gaps in the lines,
+   :func:`tinct.background.background_regions`) stays paper where no hint reaches it
+   (``paper_background=False``: the network's colour);
 4. the lines are multiplied over the flat colours (``flat x sketch luminance``) and every
    ink pixel (darker than ``threshold``) is copied from the input unchanged, so the lines
    of the result are the input's lines, pixel for pixel.
@@ -31,10 +34,14 @@ checked once against the model's declared :class:`~tinct.methods.base.Guidance` 
 message per misuse), rasterised once per update (:class:`Raster`: hint pixels at the network
 size and at full size) and handed to ``model.paint`` as network-size :class:`Inputs`:
 
-- a model that ranks regions (``guidance.regions``): ``regions_colors[i]`` fills the i-th
-  ranked segment (None skips it); a point or stroke fills the whole ranked segment under it
-  (under most of its pixels) with its colour. The network sees the filled segments as its
-  hint, as in training;
+- a model that ranks regions (``guidance.regions``) asks **questions** (:meth:`Colorizer.questions`):
+  its ranked segments snapped to the full-resolution regions (each region goes to the
+  segment covering most of it; never across a line), in the model's order, then every region
+  the model lumped with a larger one, largest first, so each drawn area can be asked about.
+  ``regions_colors[i]`` colours question i (None skips it; a colour past the last question is
+  a warning in ``Result.warnings``); a point or stroke fills the question of the region under
+  it (under most of its pixels). The network sees the filled questions at its size as its
+  hint, as in training it sees filled segments;
 - a model that takes points (and no ranked regions): points and strokes become hint patches
   (hint_colors, hint_mask) at the network size;
 - a reference picture is fitted to the network size; tags become a multi-hot vector over the
@@ -54,6 +61,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tinct.background import background_regions
 from tinct.guidance import Request, check_request
 from tinct.hintfile import Hints, channel_values, hint_pixels, scribble_mask
 from tinct.image import as_image, fit_square, resize, save_image, square_box
@@ -67,6 +75,7 @@ DEFAULT_MODEL = "guiding_painter"
 DEFAULT_SIZE = 128  # the shipped models' training size
 MAX_SIZE = 1024  # the largest network working size (more is slow and runs out of memory on a CPU)
 MIN_STRIP = 4  # a picture's shorter side at the network size, in px, below which it is refused
+MIN_QUESTION = 0.0005  # areas smaller than this share of the picture are not asked about
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -111,8 +120,13 @@ class Prepared:
     network_sketch: ``(1, 1, S, S)`` the network's input, on the model's device; box:
     ``(top, left, h, w)`` of the picture inside it; method: what ``model.prepare`` returned
     for it; guide: ``(1, N, S, S)`` one-hot ranked segments (models that rank regions) or
-    None; guide_ranks: int64 ``(S, S)`` their argmax (the rank of each pixel's segment) and
-    guide_regions: int64 ``(H, W)`` the same at full size.
+    None; guide_ranks: int64 ``(S, S)`` their argmax (the rank of each pixel's segment);
+    questions: the areas the product asks about, in order, each an array of region labels
+    (:meth:`Colorizer.questions`; ``regions_colors[i]`` colours question i); guide_regions:
+    int64 ``(H, W)`` the first question asking about each pixel's region (-1: none);
+    network_regions: int64 ``(S, S)`` the region map at the network size (-1 outside the
+    picture's box); background: bool ``(K + 1,)`` per region label, the paper around the
+    drawing (:func:`tinct.background.background_regions`).
     """
 
     original: torch.Tensor
@@ -125,6 +139,13 @@ class Prepared:
     guide: torch.Tensor | None = None
     guide_ranks: np.ndarray | None = None
     guide_regions: np.ndarray | None = None
+    questions: tuple[np.ndarray, ...] = ()
+    network_regions: np.ndarray | None = None
+    background: np.ndarray | None = None
+
+    def question_mask(self, index: int) -> np.ndarray:
+        """bool ``(H, W)``: the pixels of question ``index`` (its regions)."""
+        return np.isin(self.regions, self.questions[index])
 
     @property
     def height(self) -> int:
@@ -157,11 +178,15 @@ class Result:
     flat: ``(3, H, W)`` the flat colours, one colour per region, no lines;
     regions: int32 ``(H, W)`` the trapped-ball region map (labels 1..K);
     network: ``(3, H, W)`` the network's own output scaled to full size (shaded, unflattened);
-    guide_regions: int64 ``(H, W)`` rank of the GuidingPainter segment of each pixel (0 = the
-    region the model asks about first), or None for methods without a ranking;
+    guide_regions: int64 ``(H, W)`` the first question asking about each pixel's region (0 =
+    the area the model asks about first, -1 none: :meth:`Colorizer.questions`), or None for
+    methods without a ranking;
     sketch: ``(1, H, W)`` input luminance; ink: bool ``(H, W)`` the line pixels kept exactly;
-    background: bool ``(H, W)`` the region touching the image border most;
-    hints: the hints used; raster: their pixels (:class:`Raster`), for drawing them.
+    background: bool ``(H, W)`` the background no hint reached (paper, or clear with
+    ``transparent``: :func:`tinct.background.background_regions`);
+    hints: the hints used; raster: their pixels (:class:`Raster`), for drawing them;
+    questions: how many areas the model asks about; warnings: what went nowhere (region
+    colours past the questions), one line each.
     """
 
     image: torch.Tensor
@@ -174,6 +199,8 @@ class Result:
     background: np.ndarray
     hints: Hints
     raster: Raster | None = None
+    questions: int = 0
+    warnings: tuple[str, ...] = ()
 
     def rgba(self, *, transparent: bool = False) -> np.ndarray:
         """The final image as uint8 ``(H, W, 4)``. transparent: the background region becomes
@@ -241,7 +268,9 @@ class Colorizer:
     region map on a copy scaled to this side; channels_last: run the network in the
     channels-last memory format (faster on CPU; the model is converted in place); max_pixels:
     the largest sketch or reference accepted, checked before decoding (default
-    :data:`tinct.image.MAX_PIXELS`).
+    :data:`tinct.image.MAX_PIXELS`); paper_background: background regions
+    (:func:`tinct.background.background_regions`) no hint reaches stay paper; min_question:
+    areas smaller than this share of the picture are not asked about (:meth:`questions`).
     """
 
     def __init__(
@@ -254,6 +283,8 @@ class Colorizer:
         region_max_side: int = 4096,
         channels_last: bool = True,
         max_pixels: int | None = None,
+        paper_background: bool = True,
+        min_question: float = MIN_QUESTION,
     ) -> None:
         if not 8 <= size <= MAX_SIZE:
             raise ValueError(f"size must be between 8 and {MAX_SIZE} px, got {size}")
@@ -269,6 +300,10 @@ class Colorizer:
         self.min_stroke = float(min_stroke)
         self.region_max_side = int(region_max_side)
         self.max_pixels = max_pixels
+        self.paper_background = bool(paper_background)
+        if not 0.0 <= min_question < 1.0:
+            raise ValueError(f"min_question must be in [0, 1), got {min_question}")
+        self.min_question = float(min_question)
 
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike = DEFAULT_MODEL, *, device: str | torch.device = "cpu",
@@ -332,14 +367,51 @@ class Colorizer:
             method = self.model.prepare(network_sketch)
         prepared = Prepared(original=original, sketch=luminance, ink=ink, regions=regions,
                             network_sketch=network_sketch, box=box, method=method)
+        prepared.background = background_regions(regions, ink)
+        top, left, box_h, box_w = box
+        network_regions = np.full((self.size, self.size), -1, np.int64)
+        network_regions[top : top + box_h, left : left + box_w] = resize(
+            torch.from_numpy(regions.astype(np.int64)), (box_h, box_w), labels=True).numpy()
+        prepared.network_regions = network_regions
         if self.guidance.regions:
             prepared.guide = method["segments"]
             ranks = prepared.guide[0].argmax(0).cpu()  # (S, S)
-            top, left, box_h, box_w = box
             prepared.guide_ranks = ranks.numpy()
             crop = ranks[top : top + box_h, left : left + box_w]
-            prepared.guide_regions = resize(crop, tuple(original.shape[1:]), labels=True).numpy()
+            full_ranks = resize(crop, tuple(original.shape[1:]), labels=True).numpy()
+            prepared.questions = self.questions(regions, full_ranks, prepared.background)
+            prepared.guide_regions = _first_question(prepared)[regions]
         return prepared
+
+    def questions(self, regions: np.ndarray, ranks: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The areas the product asks about, in order (each an array of region labels).
+
+        First the model's ranked segments, snapped to the line-enclosed regions: each region
+        of ``regions`` goes to the rank covering most of its pixels, and every rank that
+        holds regions is one question, in the model's order. Then, when those are used up,
+        every region that shared its question with a larger one (the model lumped it in),
+        largest first, so that each drawn area can get its own colour. Areas under
+        ``min_question`` of the picture are not asked about, nor are background regions
+        (:func:`tinct.background.background_regions`) on their own.
+        """
+        flat = regions.ravel().astype(np.int64)
+        count = int(flat.max(initial=0)) + 1
+        num_ranks = int(ranks.max(initial=0)) + 1
+        votes = np.bincount(flat * num_ranks + ranks.ravel().astype(np.int64),
+                            minlength=count * num_ranks).reshape(count, num_ranks)
+        area = votes.sum(axis=1)
+        present = area > 0
+        owner = votes.argmax(axis=1)  # the rank of each region
+        least = max(1, math.ceil(self.min_question * regions.size))
+        questions = []
+        for rank in range(num_ranks):
+            members = np.flatnonzero(present & (owner == rank))
+            if members.size and area[members].sum() >= least:
+                questions.append(members[np.argsort(-area[members], kind="stable")])
+        lumped = [member for question in questions for member in question[1:]
+                  if area[member] >= least and not background[member]]
+        questions += [np.array([member]) for member in sorted(lumped, key=lambda m: -area[m])]
+        return tuple(questions)
 
     def _region_map(self, luminance: torch.Tensor) -> np.ndarray:
         height, width = luminance.shape[1:]
@@ -377,7 +449,8 @@ class Colorizer:
                      ) -> tuple[torch.Tensor, torch.Tensor]:
         """The network's hint pair: ``hint_colors (1, 3, S, S)`` in [0, 1] and ``hint_mask
         (1, 1, S, S)`` in {0, 1}, on the model's device. A model that ranks regions gets whole
-        ranked segments (the region colours, and the segment under each point or stroke);
+        questions (:meth:`questions`: the region colours, and the question of the region under
+        each point or stroke);
         the others get the points and strokes themselves (module docstring). ``raster``:
         the hints' :meth:`rasterize` when already done."""
         size = self.size
@@ -385,18 +458,20 @@ class Colorizer:
         colors = np.zeros((3, size, size), np.float32)
         mask = np.zeros((1, size, size), np.float32)
         if self.guidance.regions:
-            segments = prepared.guide[0]  # (N, S, S)
-            if len(hints.regions) > segments.shape[0]:
-                raise ValueError(f"{len(hints.regions)} region colours given, but the model ranks only "
-                                 f"{segments.shape[0]} regions")
-            owner = prepared.guide_ranks  # (S, S) rank of each pixel's segment
-            fills = {rank: color for rank, color in enumerate(hints.regions) if color is not None}
-            for rows, cols, color in raster.network:
-                fills[int(np.bincount(owner[rows, cols].ravel()).argmax())] = color
-            for rank, color in fills.items():
-                inside = owner == rank
-                colors[:, inside] = np.asarray(color, np.float32)[:, None]
-                mask[0, inside] = 1.0
+            # whole questions (the model's segments snapped to the regions), as in training
+            first = _first_question(prepared)
+            for index, color in enumerate(hints.regions[: len(prepared.questions)]):
+                if color is not None:
+                    _paint(colors, mask, np.isin(prepared.network_regions, prepared.questions[index]), color)
+            for rows, cols, color in raster.network:  # a point fills the question of the region under it
+                under = prepared.network_regions[rows, cols]
+                under = under[under >= 0]
+                index = first[int(np.bincount(under).argmax())] if under.size else -1
+                if index >= 0:
+                    _paint(colors, mask, np.isin(prepared.network_regions, prepared.questions[index]), color)
+                else:
+                    colors[:, rows, cols] = channel_values(color, rows)
+                    mask[0, rows, cols] = 1.0
         else:
             for rows, cols, color in raster.network:
                 colors[:, rows, cols] = channel_values(color, rows)
@@ -490,26 +565,56 @@ class Colorizer:
         empty = np.bincount(flat_labels[paper], minlength=count) == 0
         if empty[1:].any():
             means[empty] = _label_means(flat_labels, pixels, count)[empty]
-        if exact_hints and prepared.guide_regions is not None and any(c is not None for c in hints.regions):
-            # a ranked region's colour goes exactly to the full-size regions mostly inside it
-            ranks = prepared.guide_regions.ravel().astype(np.int64)
-            num_ranks = int(ranks.max()) + 1
-            votes = np.bincount(flat_labels.astype(np.int64) * num_ranks + ranks,
-                                minlength=count * num_ranks).reshape(count, num_ranks)
-            majority = np.where(votes.any(axis=1), votes.argmax(axis=1), -1)  # rank of each region; -1: absent
-            for rank, color in enumerate(hints.regions):
-                if color is not None:
-                    means[majority == rank] = color
-        if exact_hints:
-            for rows, cols, color in raster.full:
-                means[int(np.bincount(labels[rows, cols].ravel()).argmax())] = color
+        hinted = np.zeros(count, bool)  # regions a hint reaches
+        for index, color in enumerate(hints.regions[: len(prepared.questions)]):
+            if color is not None:  # a question's colour goes exactly to its regions (later ones win)
+                hinted[prepared.questions[index]] = True
+                if exact_hints:
+                    means[prepared.questions[index]] = color
+        for rows, cols, color in raster.full:
+            under = int(np.bincount(labels[rows, cols].ravel()).argmax())
+            hinted[under] = True
+            if exact_hints:
+                means[under] = color
+        clear = prepared.background & ~hinted  # the paper around the drawing, no hint there
+        if self.paper_background:
+            means[clear] = 1.0
         flat = torch.from_numpy(means.astype(np.float32)[labels]).permute(2, 0, 1)  # (3, H, W)
         ink = torch.from_numpy(prepared.ink)
         image = torch.where(ink, prepared.original, flat * prepared.sketch)  # multiply; ink kept exactly
-        border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-        background = labels == int(np.bincount(border).argmax())
         return Result(image=image, flat=flat, regions=labels, network=network, guide_regions=prepared.guide_regions,
-                      sketch=prepared.sketch, ink=prepared.ink, background=background, hints=hints, raster=raster)
+                      sketch=prepared.sketch, ink=prepared.ink, background=clear[labels], hints=hints, raster=raster,
+                      questions=len(prepared.questions), warnings=_unused_colors(prepared, hints, self.guidance))
+
+
+def _paint(colors: np.ndarray, mask: np.ndarray, inside: np.ndarray, color) -> None:
+    colors[:, inside] = np.asarray(color, np.float32)[:, None]
+    mask[0, inside] = 1.0
+
+
+def _first_question(prepared: Prepared) -> np.ndarray:
+    """int64 ``(K + 1,)``: the first question asking about each region label (-1: none)."""
+    first = np.full(int(prepared.regions.max()) + 1, -1, np.int64)
+    for index in reversed(range(len(prepared.questions))):
+        first[prepared.questions[index]] = index
+    return first
+
+
+def _unused_colors(prepared: Prepared, hints: Hints, guidance: Guidance) -> tuple[str, ...]:
+    """A warning for region colours past the questions this sketch has (they go nowhere)."""
+    from tinct.color import format_color
+
+    if not guidance.regions:
+        return ()
+    extra = [(index, color) for index, color in enumerate(hints.regions)
+             if color is not None and index >= len(prepared.questions)]
+    if not extra:
+        return ()
+    given = ", ".join(f"{index + 1} ({format_color(color)})" for index, color in extra[:3])
+    if len(extra) > 3:
+        given += f" and {len(extra) - 3} more (up to {extra[-1][0] + 1})"
+    return (f"region colour{'s' if len(extra) > 1 else ''} {given} went nowhere: the model asks about "
+            f"{len(prepared.questions)} regions of this sketch",)
 
 
 def _label_means(labels: np.ndarray, pixels: np.ndarray, count: int) -> np.ndarray:

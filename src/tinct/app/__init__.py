@@ -47,7 +47,6 @@ from tinct.app.server import (
     serve,
 )
 from tinct.app.session import (
-    MIN_REGION_FRACTION,
     Session,
     add_point,
     add_stroke_point,
@@ -72,7 +71,6 @@ __all__ = [
     "HIGHLIGHT_ALPHA",
     "MAX_PALETTE",
     "MAX_UPLOAD",
-    "MIN_REGION_FRACTION",
     "GradioMissing",
     "Session",
     "add_point",

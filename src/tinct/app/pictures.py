@@ -30,15 +30,17 @@ def highlight_region(session: Session, rank: int | None = None) -> np.ndarray:
     """The sketch with the colours given so far multiplied into their regions and region
     ``rank`` (default: the one asked about now) tinted and outlined in magenta: uint8 ``(H, W, 3)``."""
     picture = sketch_picture(session).astype(np.float32)
-    guide = session.prepared.guide_regions
-    if guide is None:
+    prepared = session.prepared
+    if prepared.guide_regions is None:
         return picture.astype(np.uint8)
-    for given, color in enumerate(session.hints.regions):
-        if color is not None:
-            picture[guide == given] *= np.asarray(color, np.float32)
+    paint = np.ones_like(picture)
+    for given, color in enumerate(session.hints.regions[: len(prepared.questions)]):
+        if color is not None:  # later questions (a region on its own) win, as in the result
+            paint[prepared.question_mask(given)] = np.asarray(color, np.float32)
+    picture *= paint
     rank = session.current_region if rank is None else rank
-    if rank is not None:
-        inside = guide == rank
+    if rank is not None and 0 <= rank < len(prepared.questions):
+        inside = prepared.question_mask(rank)
         tint = np.asarray(HIGHLIGHT, np.float32)
         picture[inside] = (1 - HIGHLIGHT_ALPHA) * picture[inside] + HIGHLIGHT_ALPHA * tint
         thickness = max(1, round(max(session.height, session.width) / 256))

@@ -18,7 +18,6 @@ from tinct.guidance import Request
 from tinct.hintfile import Hints, Point, Stroke, save_hints
 
 __all__ = [
-    "MIN_REGION_FRACTION",
     "Session",
     "add_point",
     "add_stroke_point",
@@ -34,19 +33,17 @@ __all__ = [
     "undo",
 ]
 
-MIN_REGION_FRACTION = 0.0005  # ranked regions smaller than this share of the picture are not asked about
-
-
 @dataclass(frozen=True, eq=False)
 class Session:
     """One user's work on one sketch.
 
     prepared: the colorizer's hint-independent work (region map, ranking);
-    order: the ranks of the ranked regions the app asks about, in the model's order (ranks
-    whose region is empty or tiny in this picture are left out; empty for a model that ranks
-    no regions);
+    order: the questions the app asks, in order (:meth:`tinct.colorizer.Colorizer.questions`:
+    the model's ranked segments snapped to the sketch's regions, then the regions the model
+    lumped in, largest first; empty for a model that ranks no regions). The numbering is
+    ``--colors``' and the hint files' ``regions``;
     step: index into ``order`` of the region asked about now (``len(order)``: all done);
-    hints: everything the user gave (``hints.regions[rank]`` is a region's colour);
+    hints: everything the user gave (``hints.regions[question]`` is a region's colour);
     stroke_open: the next stroke click extends the last stroke;
     reference: the reference picture (reference-based models; anything
     :meth:`tinct.guidance.Request.build` takes: the app keeps it fitted to the network's square,
@@ -84,20 +81,15 @@ class Session:
         return replace(self, history=self.history + (snapshot,), **changes)
 
 
-def region_order(guide_regions: np.ndarray | None, *, min_fraction: float = MIN_REGION_FRACTION) -> tuple[int, ...]:
-    """The ranks present in ``guide_regions`` (int ``(H, W)``, rank per pixel) covering at
-    least ``min_fraction`` of the picture, in rank order (the model's priority)."""
-    if guide_regions is None:
-        return ()
-    counts = np.bincount(np.asarray(guide_regions).ravel().astype(np.int64))
-    least = max(1, int(np.ceil(min_fraction * guide_regions.size)))
-    return tuple(int(rank) for rank in np.flatnonzero(counts >= least))
+def region_order(prepared: Prepared) -> tuple[int, ...]:
+    """The questions of a prepared sketch, in order (``()`` for a model that ranks no regions)."""
+    return tuple(range(len(prepared.questions)))
 
 
-def start_session(colorizer: Colorizer, sketch, *, min_fraction: float = MIN_REGION_FRACTION) -> Session:
+def start_session(colorizer: Colorizer, sketch) -> Session:
     """A new session for ``sketch`` (anything :meth:`Colorizer.prepare` takes)."""
     prepared = colorizer.prepare(sketch)
-    return Session(prepared=prepared, order=region_order(prepared.guide_regions, min_fraction=min_fraction))
+    return Session(prepared=prepared, order=region_order(prepared))
 
 
 def region_status(session: Session) -> str:

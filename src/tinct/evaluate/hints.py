@@ -13,7 +13,8 @@ second):
 - ``product``: what ``tinct colorize`` returns, at the network size (:func:`product_output`):
   each trapped-ball region of the sketch (lines assigned, as :mod:`tinct.colorizer` does)
   filled with the mean network colour of its paper pixels, the lines multiplied over and the
-  ink pixels copied from the sketch (``product.by_hints``, ``product.nri``). The product of
+  ink pixels copied from the sketch, the background regions paper unless a hint reaches them
+  (``product.by_hints``, ``product.nri``). The product of
   ``colorize`` also paints the region under a user's point (and the regions inside a ranked
   region given a colour) with the user's exact colour; here every region takes the network's
   colour, so a product row shows what the network's colours become after flattening.
@@ -47,6 +48,7 @@ LOCALITY_THRESHOLD = 10.0  # ΔE above which a pixel counts as moved
 
 
 def _collate(samples: list[dict]) -> dict:
+    from tinct.background import background_regions
     from tinct.regions import trapped_ball
 
     batch = {key: [s[key] for s in samples] for key in samples[0]}
@@ -59,11 +61,17 @@ def _collate(samples: list[dict]) -> dict:
     )
     # the product's regions: the same, lines assigned to the nearest region (as tinct.colorizer)
     batch["product_regions"] = torch.from_numpy(trapped_ball(batch["sketch"].numpy()).astype(np.int64))
+    # the paper around the drawing, pockets through gaps included (tinct.background), per pixel
+    batch["background"] = torch.from_numpy(np.stack([
+        background_regions(labels, plane[0] < 0.5)[labels]
+        for labels, plane in zip(batch["product_regions"].numpy(), batch["sketch"].numpy())
+    ]))
     return batch
 
 
 def product_output(network: torch.Tensor, sketch: torch.Tensor, regions: torch.Tensor, *,
-                   threshold: float = 0.5) -> torch.Tensor:
+                   threshold: float = 0.5, background: torch.Tensor | None = None,
+                   hint_mask: torch.Tensor | None = None) -> torch.Tensor:
     """What ``tinct colorize`` makes of a network output, at the network's size: flat colours
     per region, the sketch's lines on top (:class:`tinct.colorizer.Colorizer`, step 3 and 4).
 
@@ -71,7 +79,10 @@ def product_output(network: torch.Tensor, sketch: torch.Tensor, regions: torch.T
     regions: (B, S, S) integer labels covering every pixel (``trapped_ball(sketch)``, lines
     assigned); threshold: ink is sketch < threshold. Each region takes the mean network colour
     of its paper pixels (of all its pixels when it has none); the flat colours are multiplied
-    by the sketch, and ink pixels are the sketch's own grey. Returns (B, 3, S, S) in [0, 1].
+    by the sketch, and ink pixels are the sketch's own grey. background: (B, S, S) bool, the
+    background regions' pixels (:func:`tinct.background.background_regions`): those regions
+    stay paper (white) unless ``hint_mask`` (B, 1, S, S) has a hint pixel in them, as
+    ``tinct colorize`` keeps them. Returns (B, 3, S, S) in [0, 1].
     """
     if network.ndim != 4 or network.shape[1] != 3:
         raise ValueError(f"network must be RGB (B, 3, S, S), got {tuple(network.shape)}")
@@ -92,6 +103,14 @@ def product_output(network: torch.Tensor, sketch: torch.Tensor, regions: torch.T
         means.append((sums / area.clamp_min(1), area))
     (paper_mean, paper_area), (all_mean, _) = means
     region_colors = torch.where(paper_area > 0, paper_mean, all_mean)  # (B, 3, count)
+    if background is not None:
+        flat_background = background.reshape(batch, 1, -1).to(network)
+        clear = pixels.new_zeros(batch, 1, count).scatter_reduce_(2, labels, flat_background, "amax") > 0
+        if hint_mask is not None:
+            hinted = pixels.new_zeros(batch, 1, count).scatter_reduce_(
+                2, labels, hint_mask.reshape(batch, 1, -1).to(network), "amax") > 0
+            clear &= ~hinted
+        region_colors = torch.where(clear, torch.ones_like(region_colors), region_colors)
     flat = region_colors.gather(2, labels.expand(-1, 3, -1)).reshape(batch, 3, height, width)
     lines = sketch.expand(-1, 3, -1, -1)
     return torch.where(ink, lines, flat * lines)
@@ -136,7 +155,7 @@ def evaluate_hints(model, config: EvalConfig, *, progress: bool = True) -> dict:
 
     from tinct.metrics.bleeding import region_spread
     from tinct.metrics.cdr import cdr, truth_clusters
-    from tinct.metrics.locality import hint_locality
+    from tinct.metrics.locality import hint_locality, paper_delta_e
     from tinct.metrics.nri import nri_from_curve
     from tinct.metrics.psnr import psnr, ssim
 
@@ -152,6 +171,7 @@ def evaluate_hints(model, config: EvalConfig, *, progress: bool = True) -> dict:
                                                           for view in VIEWS}
     reals: list[torch.Tensor] = []
     nri_values: dict[str, list[torch.Tensor]] = {view: [] for view in VIEWS}
+    paper: dict[str, list[torch.Tensor]] = {view: [] for view in VIEWS}  # background ΔE to white, no hints
     samples: list[torch.Tensor] = []
     with torch.no_grad():
         for batch in tqdm(loader, desc=f"evaluate {model.display_name}", unit="batch", disable=not progress):
@@ -172,9 +192,12 @@ def evaluate_hints(model, config: EvalConfig, *, progress: bool = True) -> dict:
                     continue
                 colors, mask = hints(k)
                 output = model.paint(Inputs(sketch, colors, mask, prepared=prepared)).clamp(0, 1)
-                views = {"network": output, "product": product_output(output, sketch, batch["product_regions"])}
+                views = {"network": output, "product": product_output(output, sketch, batch["product_regions"],
+                                                                      background=batch["background"], hint_mask=mask)}
                 if k == 0:
                     before = views
+                    for view, image in views.items():
+                        paper[view].append(paper_delta_e(image, batch["background"] & (sketch[:, 0] >= 0.5)))
                 for view, image in views.items():
                     curves[view].append(psnr(image, target))
                     if k in per_count[view]:
@@ -192,7 +215,8 @@ def evaluate_hints(model, config: EvalConfig, *, progress: bool = True) -> dict:
                 nri_values[view].append(nri_from_curve(torch.stack(curves[view], 1), config.benchmark))
             hint, colors, mask = _locality_hint(model, batch, prepared, before["network"])
             output = model.paint(Inputs(sketch, colors, mask, prepared=prepared)).clamp(0, 1)
-            after = {"network": output, "product": product_output(output, sketch, batch["product_regions"])}
+            after = {"network": output, "product": product_output(output, sketch, batch["product_regions"],
+                                                                  background=batch["background"], hint_mask=mask)}
             for view in VIEWS:
                 measured = hint_locality(before[view], after[view], batch["sketch_regions"], hint.label,
                                          paper=sketch >= 0.5, dilate=LOCALITY_DILATE, threshold=LOCALITY_THRESHOLD)
@@ -212,13 +236,15 @@ def evaluate_hints(model, config: EvalConfig, *, progress: bool = True) -> dict:
             by_hints[str(k)] = entry
         rows[view] = {"by_hints": by_hints,
                       "nri": {"mean": float(torch.cat(nri_values[view]).float().mean()),
-                              "benchmark_psnr": config.benchmark, "max_hints": config.max_hints}}
+                              "benchmark_psnr": config.benchmark, "max_hints": config.max_hints},
+                      "background": _summary(torch.cat(paper[view]))}
     result: dict = {
         "model": model.display_name,
         "protocol": "hints",
         "config": asdict(config),
         "images": len(real),
         **rows["network"],  # the keys of metrics.json files written before products existed
+        # background: mean ΔE to white of the paper pixels of the background regions, no hints
         "product": rows["product"],
         "locality": {"dilate": LOCALITY_DILATE, "threshold": LOCALITY_THRESHOLD,
                      **{view: {name: _summary(torch.cat(values)) for name, values in locality[view].items()}
@@ -233,7 +259,7 @@ def _rows(result: dict) -> list[tuple[str, dict, dict | None]]:
     """A result's table rows: (label, {"by_hints", "nri"}, locality). One row per view
     (``model (network)``, ``model (product)``), or one row named by the model for results
     written before products existed."""
-    network = {"by_hints": result["by_hints"], "nri": result["nri"]}
+    network = {"by_hints": result["by_hints"], "nri": result["nri"], "background": result.get("background")}
     locality = result.get("locality") or {}
     if "product" not in result:
         return [(result["model"], network, locality.get("network"))]
@@ -248,9 +274,11 @@ def hints_table(results: list[dict]) -> str:
     counts = sorted({int(k) for r in results for k in r["by_hints"]})
     last = str(counts[-1])
     with_locality = any(r.get("locality") for r in results)
+    with_background = any(r.get("background") for r in results)
     header = (["Method"] + [f"PSNR↑ ({k} hints)" for k in counts]
               + [f"SSIM↑ ({last})", f"CDR↑ ({last})", f"spread↓ ({last})", f"LPIPS↓ ({last})", f"FID↓ ({last})",
-                 "NRI↓"] + (["locality↓", "ΔE in / out"] if with_locality else []))
+                 "NRI↓"] + (["locality↓", "ΔE in / out"] if with_locality else [])
+              + (["background ΔE↓ (0)"] if with_background else []))
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     reasons: dict[str, str] = {}
     for r in results:
@@ -270,6 +298,8 @@ def hints_table(results: list[dict]) -> str:
                 inside, outside = (_format(locality.get(name, {}).get("mean"), 1) for name in ("inside", "outside"))
                 change = f"{inside} / {outside}" if (inside, outside) != ("n/a", "n/a") else "n/a"
                 row += [_format(locality.get("share", {}).get("mean"), 3), change]
+            if with_background:
+                row.append(_format((view.get("background") or {}).get("mean"), 1))
             lines.append("| " + " | ".join(row) + " |")
     benchmark = results[0]["nri"]["benchmark_psnr"] if results else None
     notes = [f"\nNRI: hints added one at a time by each model's own policy until PSNR ≥ {benchmark} dB; "
@@ -278,12 +308,16 @@ def hints_table(results: list[dict]) -> str:
     if any("product" in r for r in results):
         notes.append("network: the network's output (what the papers measure); product: what `tinct colorize` "
                      "returns at this size (each region of the sketch flat in the network's mean colour, the "
-                     "sketch's lines on top).")
+                     "background regions paper unless hinted, the sketch's lines on top).")
     if with_locality:
         notes.append(f"locality: one vivid hint deep inside the largest region; the share of paper pixels more than "
                      f"{LOCALITY_DILATE} px outside that region whose colour moves by more than "
                      f"{LOCALITY_THRESHOLD:g} ΔE (0 = the hint stays in its region); ΔE in / out: the mean colour "
                      "change inside the region / outside it.")
+    if with_background:
+        notes.append("background ΔE (0): with no hints, the mean ΔE to white of the paper pixels of the sketch's "
+                     "background regions (the paper around the drawing and the pockets reached from it through "
+                     "gaps in the lines); ≤ 3 looks like paper.")
     notes += [f"{name} unavailable: {reason}" for name, reason in reasons.items()]
     return "\n".join(lines) + "\n" + "\n".join(notes) + "\n"
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["VIVID", "Locality", "LocalityHint", "grow", "hint_locality", "locality_hint"]
+__all__ = ["VIVID", "Locality", "LocalityHint", "grow", "hint_locality", "locality_hint", "paper_delta_e"]
 
 #: the vivid candidates of :func:`locality_hint`, RGB in [0, 1]
 VIVID = torch.tensor([
@@ -91,6 +91,19 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     count = mask.sum((1, 2)).float()
     total = (values * mask).sum((1, 2))
     return torch.where(count > 0, total / count.clamp_min(1), torch.full_like(total, float("nan")))
+
+
+def paper_delta_e(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean ΔE76 between ``image`` (B, 3, H, W) RGB in [0, 1] and white paper over the pixels of
+    ``mask`` (B, H, W) bool, per image (NaN where empty): how much an unhinted background is
+    tinted (issue 14: ≤ 3 is paper to the eye)."""
+    from tinct.color import rgb_to_lab
+
+    if image.ndim != 4 or image.shape[1] != 3 or mask.shape != (image.shape[0], *image.shape[2:]):
+        raise ValueError(f"need image (B, 3, H, W) and mask (B, H, W), got {tuple(image.shape)}, {tuple(mask.shape)}")
+    white = rgb_to_lab(torch.ones_like(image[:, :, :1, :1].float()))
+    delta = (rgb_to_lab(image.float()) - white).pow(2).sum(1).sqrt()  # (B, H, W)
+    return _masked_mean(delta, mask.bool().to(delta.device))
 
 
 def hint_locality(before: torch.Tensor, after: torch.Tensor, regions: torch.Tensor, target_region: torch.Tensor, *,
