@@ -98,17 +98,15 @@ def test_guiding_painter_hints_fill_whole_questions(colorizer):
     prepared = colorizer.prepare(sketch)
     assert len(prepared.questions) >= 1
     network = prepared.network_regions  # (32, 32) region labels at the network size
-    first = {int(label): index for index in reversed(range(len(prepared.questions)))
-             for label in prepared.questions[index]}
-    point = Point(x=0.5, y=0.5, color=BLUE, size=0.01)
-    under = first[int(network[16, 16])]
-    given = 0 if under != 0 else 1
+    point = Point(x=0.5, y=0.5, color=BLUE, size=0.01)  # the point's region: the circle's middle
+    in_under = network == network[16, 16]
+    given = next(index for index, question in enumerate(prepared.questions) if network[16, 16] not in question)
     regions = [None] * given + [RED]
     colors, mask = colorizer.hint_tensors(prepared, Hints(points=(point,), regions=tuple(regions)))
     assert colors.shape == (1, 3, 32, 32) and mask.shape == (1, 1, 32, 32)
-    in_given = np.isin(network, prepared.questions[given]) if given < len(prepared.questions) else np.zeros_like(network, bool)
-    in_under = np.isin(network, prepared.questions[under])
+    in_given = np.isin(network, prepared.questions[given])
     assert np.array_equal(mask[0, 0].bool().numpy(), in_given | in_under)
+    assert torch.equal(colors[0][:, torch.from_numpy(in_given & ~in_under)].unique(dim=1), torch.tensor([RED]).T)
     assert torch.equal(colors[0][:, torch.from_numpy(in_under)].unique(dim=1), torch.tensor([BLUE]).T)
     # colours past the questions go nowhere, with a warning naming them
     extra = colorizer.colorize(prepared, regions_colors=[RED] * (len(prepared.questions) + 2))

@@ -262,7 +262,9 @@ def test_the_locality_hint_reaches_a_model_as_a_user_point_does():
     sketch[..., 8] = 0.0  # a vertical line: regions 1 (left) and 2 (right)
     regions = torch.ones(1, 16, 16, dtype=torch.long)
     regions[..., 8], regions[..., 9:] = 0, 2
-    batch = {"sketch": sketch, "sketch_regions": regions}
+    product_regions = regions.clone()
+    product_regions[..., 8] = 1  # the line goes to the left region
+    batch = {"sketch": sketch, "sketch_regions": regions, "product_regions": product_regions}
     before = torch.ones(1, 3, 16, 16)
     points = SimpleNamespace(guidance=Guidance(points=True))
     hint, colors, mask = _locality_hint(points, batch, {}, before)
@@ -273,5 +275,6 @@ def test_the_locality_hint_reaches_a_model_as_a_user_point_does():
     segments[:, 0, :8], segments[:, 1, 8:] = 1, 1  # ranked segments: the top and the bottom half
     ranked = SimpleNamespace(guidance=Guidance(regions=True, points=True))
     _, colors, mask = _locality_hint(ranked, batch, {"segments": segments}, before)
-    assert torch.equal(mask[0, 0], segments[0, int(row >= 8)])  # the whole segment under the point
-    assert torch.equal(colors[0, :, 0 if row < 8 else 15, 0], hint.colors[0])
+    inside = product_regions[0] == product_regions[0, row, col]
+    assert torch.equal(mask[0, 0].bool(), inside)  # the whole region under the point, not the segment
+    assert torch.equal(colors[0][:, inside].unique(dim=1), hint.colors[0][:, None])

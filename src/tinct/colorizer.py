@@ -39,9 +39,10 @@ size and at full size) and handed to ``model.paint`` as network-size :class:`Inp
   segment covering most of it; never across a line), in the model's order, then every region
   the model lumped with a larger one, largest first, so each drawn area can be asked about.
   ``regions_colors[i]`` colours question i (None skips it; a colour past the last question is
-  a warning in ``Result.warnings``); a point or stroke fills the question of the region under
-  it (under most of its pixels). The network sees the filled questions at its size as its
-  hint, as in training it sees filled segments;
+  a warning in ``Result.warnings``); a point or stroke fills the region under it (under most
+  of its pixels). The network sees the filled questions and regions at its size as its hint,
+  as in training it sees filled segments (GuidingPainter has no point hints; a region is the
+  local hint closest to its training);
 - a model that takes points (and no ranked regions): points and strokes become hint patches
   (hint_colors, hint_mask) at the network size;
 - a reference picture is fitted to the network size; tags become a multi-hot vector over the
@@ -449,8 +450,8 @@ class Colorizer:
                      ) -> tuple[torch.Tensor, torch.Tensor]:
         """The network's hint pair: ``hint_colors (1, 3, S, S)`` in [0, 1] and ``hint_mask
         (1, 1, S, S)`` in {0, 1}, on the model's device. A model that ranks regions gets whole
-        questions (:meth:`questions`: the region colours, and the question of the region under
-        each point or stroke);
+        questions for the region colours (:meth:`questions`) and the whole region under each
+        point or stroke (under most of its pixels), at the network size;
         the others get the points and strokes themselves (module docstring). ``raster``:
         the hints' :meth:`rasterize` when already done."""
         size = self.size
@@ -459,16 +460,14 @@ class Colorizer:
         mask = np.zeros((1, size, size), np.float32)
         if self.guidance.regions:
             # whole questions (the model's segments snapped to the regions), as in training
-            first = _first_question(prepared)
             for index, color in enumerate(hints.regions[: len(prepared.questions)]):
                 if color is not None:
                     _paint(colors, mask, np.isin(prepared.network_regions, prepared.questions[index]), color)
-            for rows, cols, color in raster.network:  # a point fills the question of the region under it
+            for rows, cols, color in raster.network:  # a point fills the region under it
                 under = prepared.network_regions[rows, cols]
                 under = under[under >= 0]
-                index = first[int(np.bincount(under).argmax())] if under.size else -1
-                if index >= 0:
-                    _paint(colors, mask, np.isin(prepared.network_regions, prepared.questions[index]), color)
+                if under.size:
+                    _paint(colors, mask, prepared.network_regions == int(np.bincount(under).argmax()), color)
                 else:
                     colors[:, rows, cols] = channel_values(color, rows)
                     mask[0, rows, cols] = 1.0

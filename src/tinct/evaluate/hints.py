@@ -26,7 +26,7 @@ model paints there without hints, at the deepest pixel of the largest region of 
 (grown by 3 px) whose colour moves by more than 10 ΔE, and the mean ΔE inside and outside, for
 the network and the product. The hint reaches the model as a user's point reaches it through
 :class:`tinct.colorizer.Colorizer`: a model that ranks regions (``guidance.regions``) gets the
-ranked segment under the point filled with the colour (it is trained on such hints and all
+whole region under the point filled with the colour (it is trained on filled segments and all
 but ignores a lone patch), any other model a patch of :data:`tinct.hintfile.DEFAULT_POINT_SIZE`
 of the image side.
 """
@@ -135,11 +135,11 @@ def _locality_hint(model, batch: dict, prepared: dict, before: torch.Tensor):
     side = min(height, width, max(1, round(DEFAULT_POINT_SIZE * max(height, width))))
     colors, mask = point_hints_at(fill, hint.points.to(before), patch_size=side,
                                   point_mask=(hint.label >= 0)[:, None].to(before.device))
-    segments = prepared.get("segments")
-    if model.guidance.regions and segments is not None:
-        # as the colorizer does for such a model: the ranked segment under most of the patch
-        owner = segments.argmax(1)  # (B, S, S)
-        votes = torch.zeros(batch_size, segments.shape[1], device=owner.device)
+    if model.guidance.regions:
+        # as the colorizer does for such a model: the whole region under most of the patch
+        owner = batch["product_regions"].to(mask.device)  # (B, S, S)
+        count = int(owner.max()) + 1
+        votes = torch.zeros(batch_size, count, device=owner.device)
         votes.scatter_add_(1, owner.reshape(batch_size, -1), mask.reshape(batch_size, -1).to(votes))
         chosen = votes.argmax(1)  # (B,)
         mask = ((owner == chosen[:, None, None]) & (votes.sum(1) > 0)[:, None, None])[:, None].to(before)
