@@ -126,10 +126,10 @@ def test_questions_snap_the_ranking_to_regions_then_ask_about_lumped_regions(col
     background[5] = True
     questions = colorizer.questions(regions, ranks, background)
     # rank 0 holds regions 1 (3 of its 4 pixels) and 2; rank 1: 3 (4 px) and 4 (3 px); rank 2:
-    # 5, the background. Then the lumped ones on their own, largest first; background never.
-    assert [q.tolist() for q in questions] == [[1, 2], [3, 4], [5], [2], [4]]
-    background[4] = True
-    assert [q.tolist() for q in colorizer.questions(regions, ranks, background)] == [[1, 2], [3, 4], [5], [2]]
+    # 5, the background. Then the lumped ones on their own, largest first; the background last.
+    assert [q.tolist() for q in questions] == [[1, 2], [3, 4], [2], [4], [5]]
+    background[4] = True  # a lumped background region is not asked about on its own
+    assert [q.tolist() for q in colorizer.questions(regions, ranks, background)] == [[1, 2], [3, 4], [2], [5]]
 
 
 def test_region_colours_change_the_network_output(colorizer):

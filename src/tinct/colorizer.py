@@ -391,9 +391,10 @@ class Colorizer:
         of ``regions`` goes to the rank covering most of its pixels, and every rank that
         holds regions is one question, in the model's order. Then, when those are used up,
         every region that shared its question with a larger one (the model lumped it in),
-        largest first, so that each drawn area can get its own colour. Areas under
-        ``min_question`` of the picture are not asked about, nor are background regions
-        (:func:`tinct.background.background_regions`) on their own.
+        largest first, so that each drawn area can get its own colour. A question that holds
+        only background (:func:`tinct.background.background_regions`: paper, which stays paper
+        unless hinted) is asked last; background regions are not asked about on their own.
+        Areas under ``min_question`` of the picture are not asked about.
         """
         flat = regions.ravel().astype(np.int64)
         count = int(flat.max(initial=0)) + 1
@@ -411,8 +412,9 @@ class Colorizer:
                 questions.append(members[np.argsort(-area[members], kind="stable")])
         lumped = [member for question in questions for member in question[1:]
                   if area[member] >= least and not background[member]]
-        questions += [np.array([member]) for member in sorted(lumped, key=lambda m: -area[m])]
-        return tuple(questions)
+        paper = [question for question in questions if background[question].all()]
+        drawn = [question for question in questions if not background[question].all()]
+        return tuple(drawn + [np.array([member]) for member in sorted(lumped, key=lambda m: -area[m])] + paper)
 
     def _region_map(self, luminance: torch.Tensor) -> np.ndarray:
         height, width = luminance.shape[1:]
