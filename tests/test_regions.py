@@ -8,6 +8,7 @@ from tinct.regions import (
     auto_radii,
     colorize_labels,
     ink_mask,
+    line_width,
     mean_color_fill,
     region_stats,
     skeleton,
@@ -127,8 +128,26 @@ def test_corner_fragments_are_absorbed():
     sketch = square_with_gap(40, gap=0)  # the r = 3 ball leaves 3 px in each inner corner
     labels = trapped_ball(sketch, radii=(3,), min_area=1)
     assert labels.max() == 2
-    without_slivers = trapped_ball(sketch, radii=(3,), min_area=1, sliver=2.0)
-    assert without_slivers.max() == 2 + 4  # the four corners are regions without the merge
+    # the corners touch the inside only: the flood fill gives them to it, slivers or not
+    np.testing.assert_array_equal(trapped_ball(sketch, radii=(3,), min_area=1, sliver=2.0), labels)
+
+
+def room_with_closet(opening: int) -> np.ndarray:
+    """A 1 px outline (48 x 28 inside) with a wall 13 px from its right side, open over ``opening`` px."""
+    sketch = np.ones((40, 60), np.float32)
+    sketch[5, 5:55] = sketch[34, 5:55] = 0
+    sketch[5:35, 5] = sketch[5:35, 54] = 0
+    sketch[5:35, 40] = 0
+    sketch[20 - opening // 2 : 20 - opening // 2 + opening, 40] = 1
+    return sketch
+
+
+def test_sliver_fraction_merges_regions_that_touch_through_free_space():
+    sketch = room_with_closet(5)  # the r = 3 ball does not pass 5 px: the closet is a region
+    assert trapped_ball(sketch, radii=(3, 2, 1), min_area=1).max() == 3
+    # its 5 px of contact are over a tenth of its boundary
+    assert trapped_ball(sketch, radii=(3, 2, 1), min_area=1, sliver=0.1).max() == 2
+    assert trapped_ball(room_with_closet(7), radii=(3, 2, 1), min_area=1).max() == 2  # the ball passes 7 px
 
 
 def test_empty_full_tiny_and_non_square():
@@ -140,6 +159,8 @@ def test_empty_full_tiny_and_non_square():
     strip[0, 4] = 0
     labels = trapped_ball(strip, min_area=1)
     assert labels[0, 0] != labels[0, 8] and labels.min() > 0
+    column = trapped_ball(strip.T, min_area=1)  # one pixel wide
+    assert column[0, 0] != column[8, 0] and column.min() > 0
     wide = np.ones((24, 70), np.float32)
     wide[:, 35] = 0
     assert trapped_ball(wide).max() == 2
@@ -158,11 +179,26 @@ def test_stroke_width_and_auto_radii():
     ink[10:13, 10:110] = True  # a 3 x 100 bar
     assert stroke_width(ink) == pytest.approx(2 * 300 / (2 * 100 + 2 * 3))
     assert stroke_width(np.zeros((4, 4), bool)) == 0.0
+    assert line_width(ink) == pytest.approx(3.09, abs=0.01)  # (pi / 8) (2 x 206 + 2 x 200 / sqrt 2) edges
+    assert line_width(np.zeros((4, 4), bool)) == 0.0
     assert auto_radii(ink) == (3, 2, 1)
     thick = np.zeros((80, 200), bool)
     thick[10:17, 10:190] = True  # 7 px strokes, as OpenMoji line art at 256 px
-    assert auto_radii(thick) == (5, 3, 1)
+    assert auto_radii(thick) == (5, 3)  # no 1 px pass with thick lines
     assert auto_radii(np.zeros((4, 4), bool)) == (2, 1)
+
+
+def test_line_width_of_curves():
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (160, 160), 255)
+    ImageDraw.Draw(image).ellipse((30, 30, 130, 130), outline=0, width=3)  # its pixel edges are a staircase
+    ink = np.asarray(image) < 128
+    assert 2.8 < line_width(ink) < 3.2
+    assert stroke_width(ink) < 2.5
+    assert auto_radii(ink) == (3, 2, 1)
+    with pytest.raises(ValueError, match=r"\(2, 3, 4\)"):
+        line_width(np.zeros((2, 3, 4), bool))
 
 
 def test_openmoji_64px_mosaic_ari():

@@ -7,20 +7,53 @@ instead of a pixel closes small gaps. The common public implementation fills one
 at a time and rescans the whole image for every region (cost ~ regions x pixels, seconds
 per image). Here every step is a whole-image pass (numpy + OpenCV):
 
-1. for each radius ``r`` (large to small), on the free pixels not yet labelled: erode by a
-   disk of radius ``r`` (where the ball's centre can be), label the connected components
-   of that core once, grow each back by the ball (a dilation of the label image, limited
-   to the free pixels);
-2. what is still free and unlabelled becomes plain flood-fill components;
-3. fragments merge into a neighbour on the region adjacency graph (vectorised, no image
-   pass): regions below ``min_area``, and slivers the balls left in corners and gaps
-   (regions that touch one neighbour through free space along much of their boundary;
-   two regions separated by a line never touch through free space);
-4. line pixels (and tiny regions enclosed by ink) take the label of the nearest region.
+1. balls, for each radius ``r`` from large to small: the free space eroded by a disk of
+   radius ``r`` gives the centres where the ball fits (minus isolated ones: a ball that
+   cannot roll, in a cell just as wide as it, leaves the cell to the next ball); their
+   4-connected components not yet labelled are labelled once. At the first radius each is
+   a region. At the next ones a component that touches the centres of a labelled region
+   is a pocket of it (the smaller ball rolls in and out again, as in the cells between
+   hatching or speed lines that stop inside an area) or, touching two, lies in a passage
+   between them (a gap the larger ball closed): it joins the region it touches most; the
+   others, where the ball is trapped, are new regions. The balls grow back (a dilation of
+   the label image, limited to the free pixels);
+2. the free pixels still unlabelled: flood-fill components, which join the region they
+   touch most, or are regions of their own;
+3. line pixels take the label of a nearest region;
+4. regions merge into a larger neighbour on the region adjacency graph (vectorised, no
+   image pass): regions below ``min_area`` into the neighbour they touch most through
+   free space (two regions separated by a line never do), or across the ink if they touch
+   none (islands in the ink); slivers, which touch a neighbour through free space along
+   ``sliver`` of their boundary; and thin regions side by side (no ball two pixels larger
+   than the first fits in them; at least four of them along lines three ball diameters
+   long), the strips that hatching or speed lines drawn from one line to another cut an
+   area into, into one another across those lines.
 
 The radii are in pixels, and the right ones grow with the resolution of the drawing (its
-gaps grow as its strokes do): by default they are chosen from the stroke width
-(:func:`auto_radii`); ``radii=(3, 2, 1)`` is the classic setting.
+gaps grow as its strokes do): by default they are chosen from the line width
+(:func:`auto_radii`: ``(3, 2, 1)`` for 3 px lines); ``radii=(3, 2, 1)`` is the classic
+setting.
+
+Measured with ``python benchmarks/regions_drawn.py`` (drawn cases, 160 px): with the
+default radii 3 px squares, circles and diamonds keep gaps up to 6 px closed, as
+``(3, 2, 1)`` does (before: 6, 4 and 3 px), 5 px ones up to 8 px; hatching that stops
+inside a circle, hatching across it and speed lines in a panel leave the area in one
+region (before: 25 regions for the circle hatched across, 22-23 for the panels, 10 for
+the first circle with ``(3, 2, 1)``); nested shapes, eyes 5 px across and buttons stay
+regions of their own. Not solved: four cells of the hatching drawn from an outline,
+whose mouths are narrower than the ball (6 regions where 2 are drawn; 18 before);
+cross-hatching, whose cells are closed all round (a region per cell, as before, unless
+below ``min_area``); two shapes closer than the ball is wide are split where they come
+close (a circle 6 px inside a square: 5 regions, 4 drawn; so does ``(3, 2, 1)``). The
+region map of a drawn 4096 px page (radii ``(8, 5)``) took 0.37-0.43 s on one core
+(OpenCV 1 thread) against 0.55-1.07 s before, in the same runs on a machine shared with
+two training runs; a 4096 px OpenMoji mosaic 0.36-0.40 s against 0.61-1.06 s. On the
+OpenMoji mosaics of ``benchmarks/regions.py`` (test split, 256 px tiles) the ARI is
+unchanged (0.883, 0.884 before). The cost of the pockets: a narrow part of a drawing
+that opens into a region through a passage the smaller ball rolls through joins it (a
+finger at 64 px whose joint line does not quite close): of the OpenMoji ground-truth
+regions of those mosaics, 433 of 819 are found (IoU >= 0.5) at 64 px against 458 before,
+756 of 1323 at 128 px against 785, 677 of 1141 at 256 px against 670.
 
 Conventions: a sketch is ``(H, W)`` (or ``(1, H, W)``, or a batch ``(B, 1, H, W)``)
 with **1 = paper, 0 = ink** (float in ``[0, 1]``, or uint8 with 255 = paper, or a torch
@@ -45,6 +78,7 @@ __all__ = [
     "colorize_labels",
     "default_min_area",
     "ink_mask",
+    "line_width",
     "mean_color_fill",
     "region_stats",
     "skeleton",
@@ -132,10 +166,14 @@ def default_min_area(height: int, width: int) -> int:
 
 
 def stroke_width(ink: np.ndarray) -> float:
-    """Mean width of the strokes of an ink mask, ``2 * area / boundary length`` (pixels).
+    """Mean width of the strokes of an ink mask, ``2 * area / boundary length`` (pixels), the
+    boundary counted in pixel edges.
 
     ink: bool ``(H, W)``. For a stroke of width ``w`` and length ``L >> w`` the area is
-    ``w L`` and the boundary ``2 L``. Solid black fills make it larger. 0 without ink.
+    ``w L`` and the boundary ``2 L``. The pixel edges of a curve or a slanted line are a
+    staircase up to 1.41 times as long, so those strokes come out up to ~30% thinner (2.3
+    px for a 3 px circle; :func:`line_width` measures them). Solid black fills make it
+    larger. 0 without ink.
     """
     ink = np.asarray(ink, bool)
     if ink.ndim != 2:
@@ -144,19 +182,43 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2.0 * np.count_nonzero(ink) / edges if edges else 0.0
 
 
-def auto_radii(ink: np.ndarray) -> tuple[int, ...]:
-    """Ball radii for an ink mask, scaled by its stroke width ``w`` (:func:`stroke_width`).
+def line_width(ink: np.ndarray) -> float:
+    """Mean width of the strokes of an ink mask, ``2 * area / boundary length`` (pixels), the
+    boundary length measured in four directions (Cauchy-Crofton).
 
-    ``r = clip(ceil(0.7 w), 2, 8)``, then the radii ``(r, ceil(0.6 r), 1)`` (duplicates
-    dropped): ``(5, 3, 1)`` for OpenMoji line art at 256 px (``w`` ~ 7), ``(3, 2, 1)`` at
-    128 px, ``(2, 1)`` at 64 px. Measured on the OpenMoji val split at 64-384 px, for true
-    line art and for XDoG sketches, this is within ~0.01 ARI of the best fixed ``r`` per size,
-    while a fixed ``(3, 2, 1)`` loses ~0.05 at 256 px and ~0.1 at 64 px (see
-    ``benchmarks/regions.py``): the gaps in a drawing grow with its resolution, as its
-    strokes do.
+    ink: bool ``(H, W)``. Within ~5% of the drawn width at any slant: 2.9 px for a 3 px
+    circle, 3.2 px for a 3 px square (:func:`stroke_width` finds 2.3 and 3.0). Solid black
+    fills make it larger. 0 without ink.
     """
-    radius = int(np.clip(math.ceil(0.7 * stroke_width(ink)), 2, 8))
-    return tuple(sorted({radius, math.ceil(0.6 * radius), 1}, reverse=True))
+    ink = np.asarray(ink, bool)
+    if ink.ndim != 2:
+        raise ValueError(f"ink must be an (H, W) mask, got {tuple(ink.shape)}")
+    straight = np.count_nonzero(ink[:, 1:] != ink[:, :-1]) + np.count_nonzero(ink[1:] != ink[:-1])
+    diagonal = np.count_nonzero(ink[1:, 1:] != ink[:-1, :-1]) + np.count_nonzero(ink[1:, :-1] != ink[:-1, 1:])
+    # length = pi / 2 x the mean over the directions of (crossings x spacing of the lines
+    # that count them): 1 px along the axes, 1 / sqrt(2) along the diagonals
+    length = math.pi / 8.0 * (straight + diagonal / math.sqrt(2.0))
+    return 2.0 * np.count_nonzero(ink) / length if length else 0.0
+
+
+def auto_radii(ink: np.ndarray) -> tuple[int, ...]:
+    """Ball radii for an ink mask, scaled by its line width ``w`` (:func:`line_width`).
+
+    ``r = clip(ceil(0.6 w + 0.4), 2, 8)``, then ``ceil(0.6 r)``, then 1 if that is 2 or
+    less: ``(3, 2, 1)`` for 3 px lines, straight or curved (``w`` from 2.7 to 4.3: gaps up
+    to 6 px close), ``(4, 3)`` for 5 px lines (gaps up to 8 px); for OpenMoji line art
+    ``(2, 1)`` at 64 px (``w`` ~ 2.1), ``(3, 2, 1)`` at 128 px, ``(5, 3)`` at 256 px (``w`` ~
+    7.4). The gaps in a drawing grow with its resolution, as its strokes do: on the OpenMoji
+    mosaics of ``benchmarks/regions.py`` a fixed ``(3, 2, 1)`` loses ~0.06 ARI at 256 px,
+    and these radii are as good as the best fixed ones per size (within ~0.005). With thick
+    lines a region that only a 1 px ball enters is a sliver or a cell between strokes, and
+    a pass with it changes nothing there (OpenMoji at 256 and 512 px: the same ARI): it is
+    left out. ``w`` is a mean: thinner hatching lowers it (3 px outlines with 2 px hatching:
+    ``(2, 1)``).
+    """
+    radius = int(np.clip(math.ceil(0.6 * line_width(ink) + 0.4), 2, 8))
+    second = math.ceil(0.6 * radius)
+    return tuple(sorted({radius, second} | ({1} if second <= 2 else set()), reverse=True))
 
 
 @functools.lru_cache(maxsize=32)
@@ -166,6 +228,10 @@ def _disk(radius: int) -> np.ndarray:
     return (x * x + y * y <= radius * radius).astype(np.uint8)
 
 
+_RING = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.uint8)  # the 4-neighbours of a pixel
+HATCH_CELLS = 4  # thin cells side by side that make a pattern of strokes
+
+
 def _label_dtype(count: int):
     """Smallest dtype that cv2.dilate handles and that holds labels up to ``count`` exactly."""
     if count < np.iinfo(np.uint16).max:
@@ -173,107 +239,137 @@ def _label_dtype(count: int):
     return np.float32 if count < 2**24 else np.float64
 
 
-def _ball_passes(free: np.ndarray, radii) -> tuple[np.ndarray, int]:
-    """Steps 1-2: trapped-ball fills for each radius, then flood fill of the rest.
+def _dilatable(ids: np.ndarray, count: int) -> np.ndarray:
+    return ids if ids.dtype == np.uint16 else ids.astype(_label_dtype(count))
 
-    free: bool (H, W). Returns int32 labels (0 on ink) and the number of labels used.
+
+def _widen(labels: np.ndarray, size: int) -> np.ndarray:
+    """uint16 labels as int32 once they must hold ``size - 1 >= 65535``."""
+    return labels.astype(np.int32) if labels.dtype == np.uint16 and size > np.iinfo(np.uint16).max else labels
+
+
+def _components(mask: np.ndarray, connectivity: int = 4) -> tuple[int, np.ndarray]:
+    """Connected components of a uint8 mask: (number of labels with 0, uint16 or int32 labels)."""
+    try:
+        return cv2.connectedComponents(mask, connectivity=connectivity, ltype=cv2.CV_16U)
+    except cv2.error:  # 65535 components or more
+        return cv2.connectedComponents(mask, connectivity=connectivity, ltype=cv2.CV_32S)
+
+
+def _label_area(labels: np.ndarray, size: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """int64 pixels per label (labels < size), only where the uint8 ``mask`` is set if given."""
+    if labels.dtype == np.uint16 and labels.size <= 2**24:  # float32 counts are exact
+        if mask is not None:  # faster than calcHist's own mask
+            labels = cv2.bitwise_and(labels, labels, mask=mask)
+        area = cv2.calcHist([labels], [0], None, [size], [0, size]).ravel().astype(np.int64)
+        if mask is not None:
+            area[0] = 0
+        return area
+    flat = labels.ravel() if mask is None else labels.ravel()[mask.ravel().view(bool)]
+    return np.bincount(flat, minlength=size).astype(np.int64)
+
+
+def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """Indices of the first element of each group after sorting by ``group``, then ``keys``."""
+    order = np.lexsort(keys[::-1] + (group,))
+    first = np.ones(order.size, bool)
+    first[1:] = group[order[1:]] != group[order[:-1]]
+    return order[first]
+
+
+def _attach(ids: np.ndarray, found: int, labels: np.ndarray, size: int, reach: np.ndarray) -> np.ndarray:
+    """int64 ``(found,)``: for each component of ``ids`` (1..found-1), the label (< ``size``) it
+    touches most often (4-neighbours) on pixels of ``reach``; 0 where it touches none."""
+    near = cv2.dilate(_dilatable(ids, found), _disk(1)).ravel()  # the largest id among the 4-neighbours
+    touch = np.flatnonzero(near != 0)
+    touch = touch[(labels.ravel()[touch] != 0) & reach.ravel()[touch]]
+    target = np.zeros(found, np.int64)
+    if touch.size:
+        codes, contact = np.unique(near[touch].astype(np.int64) * size + labels.ravel()[touch], return_counts=True)
+        component, label = codes // size, codes % size
+        best = _first_per_group(component, -contact)
+        target[component[best]] = label[best]
+    return target
+
+
+def _ball_passes(free: np.ndarray, radii) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 1-2: a pass of balls for each radius, then a flood fill of the rest.
+
+    free: bool (H, W). Returns the labels (uint16, or int32 past 65534 labels; 0 on ink)
+    and, per label (index 0 unused), ``born``: the index of the pass that made it
+    (``len(radii)`` for the flood fill) and ``deep``: for the regions of the first pass,
+    whether a ball two pixels larger fits in them (True for the others).
     """
-    labels = np.zeros(free.shape, np.int32)
-    count = 0
     free8 = free.view(np.uint8)
-    for radius in radii:
-        avail = free8 if count == 0 else (free & (labels == 0)).view(np.uint8)
+    labels = np.zeros(free.shape, np.uint16)
+    born, deep = [0], [True]
+    for step, radius in enumerate(radii):
         kernel = _disk(radius)
-        core = cv2.erode(avail, kernel)
-        # where the ball's centre can go; 4-connected: a diagonal step would let the ball
-        # through gaps slightly narrower than 2 r + 1 (measured: it leaks)
-        found, components = cv2.connectedComponents(core, connectivity=4, ltype=cv2.CV_32S)
+        core = cv2.erode(free8, kernel)  # the centres of the balls that fit in the free space
+        # a ball that fits in one place only, unable to roll (a cell just as wide as it,
+        # or a slanted one), makes no region: the next, smaller ball decides
+        core = cv2.bitwise_and(core, cv2.dilate(core, _RING))
+        unlabelled = labels == 0
+        first = len(born) == 1
+        # 4-connected: a diagonal step would let the ball through gaps in slanted lines
+        # that it does not pass in straight ones (measured: it leaks)
+        found, ids = _components(core if first else cv2.bitwise_and(core, unlabelled.view(np.uint8)))
         if found <= 1:
             continue
-        if count:
-            np.add(components, count, out=components, where=core.view(bool))
-        count += found - 1
-        grown = cv2.dilate(components.astype(_label_dtype(count)), kernel)  # the ball grows back
-        cv2.bitwise_and(grown, grown, dst=grown, mask=avail)
-        np.maximum(labels, grown, out=labels, casting="unsafe")  # grown is 0 wherever labels is set
-    rest = (free & (labels == 0)).view(np.uint8)
-    found, components = cv2.connectedComponents(rest, connectivity=4, ltype=cv2.CV_32S)
-    if found > 1:
-        np.add(components, count, out=components, where=rest.view(bool))
-        np.maximum(labels, components, out=labels)
-        count += found - 1
-    return labels, count
+        # a new component that touches the centres of a region is a pocket of it (the ball
+        # rolls in and out again: a cell between hatching lines) or, touching two regions,
+        # lies in a passage between them (a gap the larger ball closed): it joins the region
+        # it touches most. The others are new regions: their ball is trapped
+        size = len(born)
+        target = np.zeros(found, np.int64) if first else _attach(ids, found, labels, size, core.view(bool))
+        alone = np.flatnonzero(target[1:] == 0) + 1
+        target[alone] = size + np.arange(alone.size)
+        born.extend([step] * alone.size)
+        if first:  # (the regions of later passes are thin anyway)
+            deep.extend(_label_area(ids, found, cv2.erode(core, _disk(2)))[alone] > 0)
+        else:
+            deep.extend([True] * alone.size)
+        labels = _widen(labels, len(born))
+        grown = cv2.dilate(_dilatable(ids, found), kernel)  # the balls grow back
+        if first:  # the labels are the component ids
+            cv2.bitwise_and(grown, grown, dst=grown, mask=free8)
+            labels = grown if grown.dtype == np.uint16 else grown.astype(np.int32)
+        else:
+            reached = np.flatnonzero((grown != 0) & unlabelled & free)
+            labels.ravel()[reached] = target[grown.ravel()[reached]]
+    rest = free & (labels == 0)
+    if rest.any():  # the flood fill, 4-connected (a 1 px diagonal line separates), pockets join
+        found, ids = _components(rest.view(np.uint8))
+        size = len(born)
+        target = _attach(ids, found, labels, size, free) if size > 1 else np.zeros(found, np.int64)
+        alone = np.flatnonzero(target[1:] == 0) + 1
+        target[alone] = size + np.arange(alone.size)
+        born.extend([len(radii)] * alone.size)
+        deep.extend([True] * alone.size)
+        labels = _widen(labels, len(born))
+        where = np.flatnonzero(rest)
+        labels.ravel()[where] = target[ids.ravel()[where]]
+    return labels, np.asarray(born), np.asarray(deep, bool)
 
 
-def _neighbour_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Labels on either side of every horizontal and vertical edge where they differ."""
-    pairs_a, pairs_b = [], []
-    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
-        differ = a != b
-        pairs_a.append(a[differ])
-        pairs_b.append(b[differ])
-    return np.concatenate(pairs_a), np.concatenate(pairs_b)
+def _fill_lines(labels: np.ndarray, ink: np.ndarray, steps: int = 2) -> np.ndarray:
+    """Step 3: ``labels`` with every ink pixel given the label of a nearest free pixel.
 
-
-def _merge_fragments(
-    labels: np.ndarray, count: int, min_area: int, sliver: float, rounds: int = 8
-) -> tuple[np.ndarray, np.ndarray]:
-    """Step 3: merge small regions and slivers on the region adjacency graph (no image passes).
-
-    A region ``i`` merges into its neighbour ``j`` of largest free contact when
-    ``area_i < min_area`` or ``contact_ij >= sliver * perimeter_i``, provided ``j`` is the
-    larger of the two (so that merges form trees, resolved by pointer jumping). Contacts
-    count only edges between two free pixels: regions separated by a line never touch.
-    Returns ``mapping`` (label -> its root label) and ``area`` (per root, after merging).
+    The labels grow into the ink one pixel a step through 4-neighbours (the largest label on
+    ties) for ``steps`` steps; deeper ink takes the label of the Euclidean nearest labelled
+    pixel on the grid of every other pixel (off by a pixel at most, inside strokes more than
+    ``2 * steps`` px wide).
     """
-    a, b = _neighbour_pairs(labels)
-    size = count + 1
-    perimeter = np.bincount(a, minlength=size) + np.bincount(b, minlength=size)
-    area = np.bincount(labels.ravel(), minlength=size).astype(np.int64)
-    free_edge = (a > 0) & (b > 0)
-    low = np.minimum(a[free_edge], b[free_edge]).astype(np.int64)
-    high = np.maximum(a[free_edge], b[free_edge]).astype(np.int64)
-    codes, contact = np.unique(low * size + high, return_counts=True)
-    low, high = codes // size, codes % size
-    mapping = np.arange(size, dtype=np.int64)
-    for _ in range(rounds):
-        if low.size == 0:
-            break
-        # each region's best free neighbour, by contact length (both directions of each pair)
-        src = np.concatenate([low, high])
-        dst = np.concatenate([high, low])
-        length = np.concatenate([contact, contact])
-        order = np.lexsort((-length, src))
-        src, dst, length = src[order], dst[order], length[order]
-        first = np.ones(src.size, bool)
-        first[1:] = src[1:] != src[:-1]
-        src, dst, length = src[first], dst[first], length[first]
-        small = area[src] < min_area
-        thin = length >= sliver * np.maximum(perimeter[src], 1)
-        bigger = (area[dst] > area[src]) | ((area[dst] == area[src]) & (dst > src))
-        merge = (small | thin) & bigger
-        if not merge.any():
-            break
-        step = np.arange(size, dtype=np.int64)
-        step[src[merge]] = dst[merge]
-        while True:  # pointer jumping: every region points at its root
-            jumped = step[step]
-            if np.array_equal(jumped, step):
-                break
-            step = jumped
-        mapping = step[mapping]
-        # contract the graph
-        root_low, root_high = step[low], step[high]
-        internal = root_low == root_high
-        perimeter = np.bincount(step, weights=perimeter, minlength=size)
-        perimeter -= 2 * np.bincount(root_low[internal], weights=contact[internal], minlength=size)
-        area = np.bincount(step, weights=area, minlength=size).astype(np.int64)
-        low = np.minimum(root_low[~internal], root_high[~internal])
-        high = np.maximum(root_low[~internal], root_high[~internal])
-        codes, inverse = np.unique(low * size + high, return_inverse=True)
-        contact = np.bincount(inverse.ravel(), weights=contact[~internal]).astype(np.int64)
-        low, high = codes // size, codes % size
-    return mapping, area
+    filled = labels.copy() if labels.dtype == np.uint16 else labels.astype(_label_dtype(int(labels.max())))
+    todo = ink.view(np.uint8)
+    for _ in range(steps):
+        cv2.copyTo(cv2.dilate(filled, _disk(1)), todo, filled)
+        todo = cv2.bitwise_and(todo, (filled == 0).view(np.uint8))
+    if cv2.countNonZero(todo):
+        coarse = _fill_nearest(np.ascontiguousarray(filled[::2, ::2]))
+        height, width = filled.shape
+        cv2.copyTo(cv2.resize(coarse, (width, height), interpolation=cv2.INTER_NEAREST), todo, filled)
+    return filled.astype(labels.dtype, copy=False)
 
 
 def _fill_nearest(labels: np.ndarray) -> np.ndarray:
@@ -287,39 +383,205 @@ def _fill_nearest(labels: np.ndarray) -> np.ndarray:
     # DIST_LABEL_PIXEL numbers the seed (zero) pixels 1..N in raster order: check the ends
     first, last = np.argmax(seeded), seeded.size - 1 - np.argmax(seeded.ravel()[::-1])
     if nearest.flat[first] == 1 and nearest.flat[last] == seeds.size:
-        table = np.empty(seeds.size + 1, np.int32)
+        table = np.empty(seeds.size + 1, labels.dtype)
         table[0] = 0
         table[1:] = seeds
     else:  # pragma: no cover - another OpenCV numbering
-        table = np.zeros(int(nearest.max()) + 1, np.int32)
+        table = np.zeros(int(nearest.max()) + 1, labels.dtype)
         table[nearest[seeded]] = seeds
     return table[nearest]
+
+
+def _unordered(a: np.ndarray, b: np.ndarray, size: int, weight=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique pairs ``low < high`` of two int64 label arrays and their counts (or summed weights)."""
+    codes, inverse = np.unique(np.minimum(a, b) * size + np.maximum(a, b), return_inverse=True)
+    total = np.bincount(inverse.ravel(), weights=weight, minlength=codes.size).astype(np.int64)
+    return codes // size, codes % size, total
+
+
+def _neighbour_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels on either side of every horizontal and vertical edge where they differ."""
+    pairs_a, pairs_b = [], []
+    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
+        differ = a != b
+        pairs_a.append(a[differ])
+        pairs_b.append(b[differ])
+    return np.concatenate(pairs_a), np.concatenate(pairs_b)
+
+
+def _region_graph(labels: np.ndarray, filled: np.ndarray, free: np.ndarray, size: int):
+    """The region adjacency graph: per label the area (free pixels) and the perimeter (edges
+    between a free pixel of the region and anything else), and two edge lists ``(low, high,
+    contact)``: through free space (edges between free pixels of two regions; regions
+    separated by a line never touch) and across the ink (edges of ``filled`` where two
+    regions meet on or next to ink: along the middle of the lines between them)."""
+    width = filled.shape[1]
+    labels_flat, free_flat = filled.ravel(), free.ravel()
+    area = _label_area(labels, size)
+    area[0] = 0
+    perimeter = np.zeros(size, np.int64)
+    free_pairs, ink_pairs = [], []
+    for across, first, second in ((True, np.s_[:, :-1], np.s_[:, 1:]), (False, np.s_[:-1, :], np.s_[1:, :])):
+        differ = filled[first] != filled[second]
+        own = (free[first] != free[second]) & ~differ  # a free pixel next to its own region's ink
+        index, own = np.flatnonzero(differ), np.flatnonzero(own)
+        offset = 1 if across else width
+        if across and width > 1:  # indices in (H, W - 1) -> in (H, W)
+            index, own = index + index // (width - 1), own + own // (width - 1)
+        label_a, label_b = labels_flat[index], labels_flat[index + offset]
+        on_a, on_b = free_flat[index], free_flat[index + offset]
+        perimeter += np.bincount(label_a[on_a], minlength=size) + np.bincount(label_b[on_b], minlength=size)
+        perimeter += np.bincount(labels_flat[own], minlength=size)
+        both = on_a & on_b
+        free_pairs.append((label_a[both], label_b[both]))
+        ink_pairs.append((label_a[~both], label_b[~both]))
+    free_graph, ink_graph = (
+        _unordered(*(np.concatenate(side).astype(np.int64) for side in zip(*pairs)), size)
+        for pairs in (free_pairs, ink_pairs)
+    )
+    return area, perimeter, free_graph, ink_graph
+
+
+def _graph_components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of the graph on ``0..size-1`` with edges ``(a, b)``: the smallest
+    node of each node's component (hooking and pointer jumping)."""
+    root = np.arange(size)
+    while True:
+        low, high = np.minimum(root[a], root[b]), np.maximum(root[a], root[b])
+        apart = low != high
+        if not apart.any():
+            return root
+        np.minimum.at(root, high[apart], low[apart])  # hook the larger root under the smaller
+        while True:
+            jumped = root[root]
+            if np.array_equal(jumped, root):
+                break
+            root = jumped
+
+
+def _hatching(thin: np.ndarray, ink_graph, contact: int) -> np.ndarray:
+    """bool per label: the thin regions in a group of at least ``HATCH_CELLS`` thin regions
+    side by side along lines of at least ``contact`` edges (a pattern of strokes, not a
+    few narrow shapes)."""
+    low, high, length = ink_graph
+    joined = thin[low] & thin[high] & (length >= contact)
+    if not joined.any():
+        return np.zeros(thin.size, bool)
+    group = _graph_components(thin.size, low[joined], high[joined])
+    return thin & (np.bincount(group, minlength=thin.size)[group] >= HATCH_CELLS)
+
+
+def _directed(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An undirected edge list ``(low, high, contact)`` as directed edges both ways."""
+    low, high, contact = graph
+    return np.concatenate([low, high]), np.concatenate([high, low]), np.concatenate([contact, contact])
+
+
+def _best_neighbours(src: np.ndarray, dst: np.ndarray, contact: np.ndarray, keep: np.ndarray | None = None):
+    """For every region with a (kept) directed edge: ``(region, neighbour)`` of its neighbour
+    of largest contact (ties: the larger label)."""
+    if keep is not None:
+        src, dst, contact = src[keep], dst[keep], contact[keep]
+    best = _first_per_group(src, -contact, -dst)
+    return src[best], dst[best], contact[best]
+
+
+def _bigger(area: np.ndarray, dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """Whether ``dst`` is the larger region (area, then label: a strict order, so no cycles)."""
+    return (area[dst] > area[src]) | ((area[dst] == area[src]) & (dst > src))
+
+
+def _contract(step: np.ndarray, graph, size: int):
+    """The graph between the roots ``step`` maps labels to, and the contact inside each root."""
+    low, high, contact = graph
+    root_low, root_high = step[low], step[high]
+    internal = root_low == root_high
+    inside = np.bincount(root_low[internal], weights=contact[internal], minlength=size)
+    return _unordered(root_low[~internal], root_high[~internal], size, contact[~internal]), inside
+
+
+def _merge_regions(area, perimeter, free_graph, ink_graph, *, hatched, min_area, sliver, hatch_contact):
+    """Step 4: merge regions on the region adjacency graph (no image passes).
+
+    A region merges into a neighbour that is larger (so that merges form trees, resolved by
+    pointer jumping), round after round on the contracted graph until none does:
+
+    - into its neighbour of largest free contact when it is smaller than ``min_area`` or
+      when that contact is at least ``sliver`` times its perimeter;
+    - an island (no free contact) smaller than ``min_area``: into its neighbour of largest
+      contact across the ink;
+    - a ``hatched`` region into its hatched neighbour of largest contact across the ink if
+      that contact is at least ``hatch_contact`` edges.
+
+    area, perimeter: int per label; hatched: bool per label. Returns ``mapping`` (label ->
+    its root).
+    """
+    size = area.size
+    identity = np.arange(size, dtype=np.int64)
+    mapping = identity.copy()
+    while True:
+        step = identity.copy()
+        touching = np.zeros(size, bool)
+        if free_graph[0].size:
+            src, dst, length = _best_neighbours(*_directed(free_graph))
+            touching[src] = True
+            merge = (area[src] < min_area) | (length >= sliver * np.maximum(perimeter[src], 1))
+            merge &= _bigger(area, dst, src)
+            step[src[merge]] = dst[merge]
+        if ink_graph[0].size:
+            src, dst, length = _directed(ink_graph)
+            island = ~touching & (area < min_area)
+            best_src, best_dst, _ = _best_neighbours(src, dst, length, island[src])
+            merge = _bigger(area, best_dst, best_src)
+            step[best_src[merge]] = best_dst[merge]
+            keep = hatched[src] & hatched[dst] & (length >= hatch_contact) & (step[src] == src)
+            best_src, best_dst, _ = _best_neighbours(src, dst, length, keep)
+            merge = _bigger(area, best_dst, best_src)
+            step[best_src[merge]] = best_dst[merge]
+        if np.array_equal(step, identity):
+            return mapping
+        while True:  # pointer jumping: every region points at its root
+            jumped = step[step]
+            if np.array_equal(jumped, step):
+                break
+            step = jumped
+        mapping = step[mapping]
+        area = np.bincount(step, weights=area, minlength=size).astype(np.int64)
+        free_graph, inside = _contract(step, free_graph, size)
+        perimeter = np.bincount(step, weights=perimeter, minlength=size).astype(np.int64) - 2 * inside.astype(np.int64)
+        ink_graph, _ = _contract(step, ink_graph, size)
 
 
 def _trapped_ball_plane(ink: np.ndarray, radii, min_area: int, sliver: float, assign_lines: bool) -> np.ndarray:
     free = ~ink
     if not free.any():
         return np.full(ink.shape, int(assign_lines), np.int32)
-    labels, count = _ball_passes(free, radii)
-    mapping, area = _merge_fragments(labels, count, min_area, sliver)
-    # merged regions still below min_area had no larger free neighbour (islands in the ink):
-    # drop them and let the nearest region take them, unless nothing is large
-    root_area = area[mapping]
-    keep = root_area >= min_area
-    if not keep[1:].any():
-        keep = root_area > 0
-    keep[0] = False
-    dropped = bool(np.any(~keep[1:] & (root_area[1:] > 0)))
-    kept_root = np.zeros(count + 1, bool)
-    kept_root[mapping[keep]] = True
-    new_id = np.cumsum(kept_root, dtype=np.int32)  # consecutive ids 1..K for the kept roots
-    lut = np.where(keep, new_id[mapping], 0).astype(np.int32)
-    labels = lut[labels]
-    if assign_lines:
-        return _fill_nearest(labels)
-    if dropped:
-        return np.where(free, _fill_nearest(labels), 0).astype(np.int32)
-    return labels
+    labels, born, deep = _ball_passes(free, radii)
+    filled = _fill_lines(labels, ink)
+    area, perimeter, free_graph, ink_graph = _region_graph(labels, filled, free, born.size)
+    first = born[1:].min(initial=len(radii))  # the first pass that found room for its ball
+    diameter = 2 * (tuple(radii) + (0,))[first] + 1
+    # thin: no ball two pixels larger than the first fits. Hatched: thin, and side by side
+    # with others along strokes at least 3 ball diameters long
+    hatched = _hatching((born > first) | ~deep, ink_graph, 3 * diameter)
+    mapping = _merge_regions(
+        area,
+        perimeter,
+        free_graph,
+        ink_graph,
+        hatched=hatched,
+        min_area=min_area,
+        sliver=sliver,
+        hatch_contact=3 * diameter,
+    )
+    root = np.zeros(born.size, bool)
+    root[mapping[1:]] = True
+    lut = np.cumsum(root, dtype=np.int32)[mapping]  # consecutive ids 1..K for the roots
+    lut[0] = 0
+    out = lut[filled]
+    if not assign_lines:
+        out[ink] = 0
+    return out
 
 
 def trapped_ball(
@@ -331,19 +593,18 @@ def trapped_ball(
     assign_lines: bool = True,
     threshold: float = 0.5,
 ) -> np.ndarray:
-    """Trapped-ball region segmentation of line art.
+    """Trapped-ball region segmentation of line art (the rules: see the module docstring).
 
     sketch: ``(H, W)`` / ``(1, H, W)`` (or ``(B, 1, H, W)``), numpy or torch, float in
     ``[0, 1]`` with 1 = paper and 0 = ink, or uint8 with 255 = paper (see :func:`ink_mask`).
     radii: ball radii in pixels, applied from the first to the last, e.g. the classic
     ``(3, 2, 1)``; a ball of radius ``r`` does not pass through a gap of ``2 r`` pixels or
-    less. ``"auto"`` (default) scales them with the stroke width (:func:`auto_radii`);
+    less. ``"auto"`` (default) scales them with the line width (:func:`auto_radii`);
     ``()`` is a plain flood fill.
     min_area: regions smaller than this (pixels) merge into a neighbour; default
     :func:`default_min_area` (8 px at 256 x 256, 128 px at 1024 x 1024).
-    sliver: a region that touches one neighbour through free space along at least this
-    fraction of its boundary merges into it (corners and gaps left by the balls); a
-    value above 1 disables it.
+    sliver: a region that touches a neighbour through free space along at least this
+    fraction of its boundary merges into it; a value above 1 disables it.
     assign_lines: give every line pixel the label of the nearest region; otherwise line
     pixels are 0.
     threshold: ink threshold in ``[0, 1]`` (:func:`ink_mask`).
@@ -365,15 +626,15 @@ def trapped_ball(
         min_area = default_min_area(height, width)
     if min_area < 1:
         raise ValueError(f"min_area must be at least 1, got {min_area}")
-    out = np.stack(
-        [
-            _trapped_ball_plane(
-                plane, auto_radii(plane) if radii == "auto" else radii, int(min_area), float(sliver), assign_lines
-            )
-            for plane in planes
-        ]
-    )
-    return out if ink.ndim == 3 else out[0]
+
+    def plane_labels(plane):
+        return _trapped_ball_plane(
+            plane, auto_radii(plane) if radii == "auto" else radii, int(min_area), float(sliver), assign_lines
+        )
+
+    if ink.ndim == 2:
+        return plane_labels(ink)
+    return np.stack([plane_labels(plane) for plane in planes]) if len(planes) else np.zeros(ink.shape, np.int32)
 
 
 # ------------------------------------------------------------------ maps and statistics
