@@ -9,6 +9,7 @@ import struct
 import sys
 import zlib
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -59,7 +60,11 @@ def colorizer():
 
 @pytest.fixture(scope="module")
 def sketch():
-    return drawn_sketch(60, 90)
+    """The circle and rectangle of ``drawn_sketch`` and a small triangle between them: three
+    drawn areas, so the model asks at least three questions."""
+    canvas, where = drawn_sketch(60, 90)
+    cv2.polylines(canvas, [np.array([(44, 6), (56, 6), (50, 16)])], True, 0, 2)
+    return canvas, where
 
 
 @pytest.fixture
@@ -394,11 +399,11 @@ def test_reference_given_before_the_sketch_is_taken_over(sketch, tmp_path):
     sketch_file = _png(tmp_path / "sketch.png", sketch[0])
     waiting = _shown(on_sketch(sketch_file, None))
     assert waiting["result"] is None and waiting["state"].reference is None
-    assert waiting["status"] == "90 x 60 px sketch, 3 flat regions. Upload a reference picture."
+    assert waiting["status"] == "90 x 60 px sketch, 4 flat regions. Upload a reference picture."
     reference = np.full((20, 20, 3), (200, 40, 40), np.uint8)
     shown = _shown(on_sketch(sketch_file, _png(tmp_path / "red.png", reference)))
     row, col = sketch[1]["circle"]
-    assert shown["status"] == "90 x 60 px sketch, 3 flat regions."
+    assert shown["status"] == "90 x 60 px sketch, 4 flat regions."
     assert np.abs(shown["result"][row, col].astype(int) - (200, 40, 40)).max() <= 1
     # the session keeps the reference as the network sees it (32 x 32), not a full-size copy
     assert shown["state"].reference.shape == (3, 32, 32)

@@ -127,9 +127,9 @@ def test_questions_snap_the_ranking_to_regions_then_ask_about_lumped_regions(col
     questions = colorizer.questions(regions, ranks, background)
     # rank 0 holds regions 1 (3 of its 4 pixels) and 2; rank 1: 3 (4 px) and 4 (3 px); rank 2:
     # 5, the background. Then the lumped ones on their own, largest first; the background last.
-    assert [q.tolist() for q in questions] == [[1, 2], [3, 4], [2], [4], [5]]
-    background[4] = True  # a lumped background region is not asked about on its own
-    assert [q.tolist() for q in colorizer.questions(regions, ranks, background)] == [[1, 2], [3, 4], [2], [5]]
+    assert [q.tolist() for q in questions] == [[1, 2], [3, 4], [1], [2], [3], [4], [5]]
+    background[4] = True  # paper the model lumped in with a drawn area is left out of its question
+    assert [q.tolist() for q in colorizer.questions(regions, ranks, background)] == [[1, 2], [3], [1], [2], [5]]
 
 
 def test_region_colours_change_the_network_output(colorizer):
@@ -275,16 +275,13 @@ def test_reference_models_get_the_reference_fitted_to_the_network_size():
         colorizer.colorize(sketch, reference=reference, regions_colors=["#ffffff"])
 
 
-def test_a_ranked_region_colour_is_exact_in_the_regions_mostly_inside_it(colorizer):
+def test_a_question_colour_is_exact_in_its_regions(colorizer):
     sketch, _ = drawn_sketch(64, 64)
     prepared = colorizer.prepare(sketch)
-    ranks, labels = prepared.guide_regions, prepared.regions
-    rank = int(np.bincount(ranks.ravel()).argmax())  # the ranked region covering the most pixels
-    result = colorizer.colorize(prepared, regions_colors=[None] * rank + [RED])
+    labels, question = prepared.regions, prepared.questions[0]
+    result = colorizer.colorize(prepared, regions_colors=[RED])
     for label in np.unique(labels):
-        inside = labels == label
-        majority = int(np.bincount(ranks[inside]).argmax())
-        colour = result.flat[:, torch.from_numpy(inside)].unique(dim=1)
-        assert torch.equal(colour, torch.tensor([RED]).T) == (majority == rank)
-    free = colorizer.colorize(prepared, regions_colors=[None] * rank + [RED], exact_hints=False)
+        colour = result.flat[:, torch.from_numpy(labels == label)].unique(dim=1)
+        assert torch.equal(colour, torch.tensor([RED]).T) == (label in question)
+    free = colorizer.colorize(prepared, regions_colors=[RED], exact_hints=False)
     assert not torch.equal(free.flat, result.flat)

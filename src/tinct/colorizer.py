@@ -37,7 +37,7 @@ size and at full size) and handed to ``model.paint`` as network-size :class:`Inp
 - a model that ranks regions (``guidance.regions``) asks **questions** (:meth:`Colorizer.questions`):
   its ranked segments snapped to the full-resolution regions (each region goes to the
   segment covering most of it; never across a line), in the model's order, then every region
-  the model lumped with a larger one, largest first, so each drawn area can be asked about.
+  the model lumped with others on its own, largest first, so each drawn area can be asked about.
   ``regions_colors[i]`` colours question i (None skips it; a colour past the last question is
   a warning in ``Result.warnings``); a point or stroke fills the region under it (under most
   of its pixels). The network sees the filled questions and regions at its size as its hint,
@@ -390,11 +390,13 @@ class Colorizer:
         First the model's ranked segments, snapped to the line-enclosed regions: each region
         of ``regions`` goes to the rank covering most of its pixels, and every rank that
         holds regions is one question, in the model's order. Then, when those are used up,
-        every region that shared its question with a larger one (the model lumped it in),
-        largest first, so that each drawn area can get its own colour. A question that holds
-        only background (:func:`tinct.background.background_regions`: paper, which stays paper
-        unless hinted) is asked last; background regions are not asked about on their own.
-        Areas under ``min_question`` of the picture are not asked about.
+        every region of a question that holds several (the model lumped them together) on its
+        own, largest first, so that each drawn area can get its own colour. Background regions
+        (:func:`tinct.background.background_regions`: paper, which stays paper unless hinted)
+        are left out of a question about the drawing (its colour would tint the pockets of
+        paper the model lumped in) and never asked about on their own; a segment that holds
+        only background is asked about last. Areas under ``min_question`` of the picture are
+        not asked about.
         """
         flat = regions.ravel().astype(np.int64)
         count = int(flat.max(initial=0)) + 1
@@ -405,15 +407,18 @@ class Colorizer:
         present = area > 0
         owner = votes.argmax(axis=1)  # the rank of each region
         least = max(1, math.ceil(self.min_question * regions.size))
-        questions = []
+        drawn, paper = [], []
         for rank in range(num_ranks):
             members = np.flatnonzero(present & (owner == rank))
-            if members.size and area[members].sum() >= least:
-                questions.append(members[np.argsort(-area[members], kind="stable")])
-        lumped = [member for question in questions for member in question[1:]
-                  if area[member] >= least and not background[member]]
-        paper = [question for question in questions if background[question].all()]
-        drawn = [question for question in questions if not background[question].all()]
+            if not members.size or area[members].sum() < least:
+                continue
+            members = members[np.argsort(-area[members], kind="stable")]
+            inside = members[~background[members]]  # a drawing's question leaves its paper alone
+            if inside.size and area[inside].sum() >= least:
+                drawn.append(inside)
+            elif not inside.size:
+                paper.append(members)
+        lumped = [member for question in drawn if len(question) > 1 for member in question if area[member] >= least]
         return tuple(drawn + [np.array([member]) for member in sorted(lumped, key=lambda m: -area[m])] + paper)
 
     def _region_map(self, luminance: torch.Tensor) -> np.ndarray:

@@ -39,8 +39,8 @@ class Session:
 
     prepared: the colorizer's hint-independent work (region map, ranking);
     order: the questions the app asks, in order (:meth:`tinct.colorizer.Colorizer.questions`:
-    the model's ranked segments snapped to the sketch's regions, then the regions the model
-    lumped in, largest first; empty for a model that ranks no regions). The numbering is
+    the model's ranked segments snapped to the sketch's regions, then each region the model
+    lumped with others on its own, largest first; empty for a model that ranks no regions). The numbering is
     ``--colors``' and the hint files' ``regions``;
     step: index into ``order`` of the region asked about now (``len(order)``: all done);
     hints: everything the user gave (``hints.regions[question]`` is a region's colour);
