@@ -22,40 +22,56 @@ import numpy as np
 __all__ = ["background_regions", "outside_paper"]
 
 
-def outside_paper(ink: np.ndarray) -> np.ndarray:
-    """(H, W) bool ink -> (H, W) bool: the paper pixels reachable from the border without
-    crossing ink (4-connected)."""
+def outside_paper(ink: np.ndarray, seeds: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) bool ink -> (H, W) bool: the paper pixels reachable without crossing ink
+    (4-connected) from ``seeds`` ((H, W) bool; default: the picture's border)."""
     import cv2
 
     paper = (~np.asarray(ink, bool)).astype(np.uint8)
     count, labels = cv2.connectedComponents(paper, connectivity=4)
     if count <= 1:
         return np.zeros(paper.shape, bool)
-    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    if seeds is None:
+        start = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    else:
+        start = labels[np.asarray(seeds, bool)]
     touching = np.zeros(count, bool)
-    touching[border] = True
+    touching[start] = True
     touching[0] = False  # ink
     return touching[labels]
 
 
-def background_regions(labels: np.ndarray, ink: np.ndarray, *, share: float = 0.5) -> np.ndarray:
+MIN_GAP = 5  # px: the narrowest gap through which the paper around the drawing reaches a pocket
+
+
+def background_regions(labels: np.ndarray, ink: np.ndarray, *, share: float = 0.5,
+                       min_gap: int = MIN_GAP) -> np.ndarray:
     """``(count,)`` bool over the labels of ``labels`` (``count = labels.max() + 1``): True for
     the background regions (module docstring).
 
     labels: (H, W) integer region map (every pixel labelled, lines assigned, as
     :func:`tinct.regions.trapped_ball` gives it); ink: (H, W) bool line pixels; share: the
-    fraction of a region's paper pixels that must be reachable from the border.
+    fraction of a region's paper pixels that must be reachable from the main background;
+    min_gap: px, the narrowest gap the paper passes through (narrower ones are mostly where
+    strokes meet and anti-aliasing leaves a hole, as in OpenMoji's outlines at 128 px).
     """
     labels = np.asarray(labels)
     if labels.shape != np.shape(ink) or labels.ndim != 2:
         raise ValueError(f"labels and ink must be (H, W) of one shape, got {labels.shape} and {np.shape(ink)}")
     flat = labels.ravel().astype(np.int64)
     count = int(flat.max(initial=0)) + 1
-    paper = ~np.asarray(ink, bool).ravel()
-    reached = outside_paper(ink).ravel()
+    ink = np.asarray(ink, bool)
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]).astype(np.int64)
+    main = int(np.bincount(border, minlength=count).argmax())
+    paper = ~ink.ravel()
+    walls = ink
+    if min_gap > 1:  # thicken the lines so that gaps narrower than min_gap close
+        import cv2
+
+        walls = cv2.dilate(ink.astype(np.uint8), np.ones((min_gap, min_gap), np.uint8)) > 0
+    reached = outside_paper(walls, seeds=(labels == main) & ~walls).ravel()
     paper_area = np.bincount(flat[paper], minlength=count)
     reached_area = np.bincount(flat[reached], minlength=count)
     background = reached_area > share * np.maximum(paper_area, 1)
-    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]).astype(np.int64)
-    background[int(np.bincount(border, minlength=count).argmax())] = True
+    background[main] = True
     return background
