@@ -1,8 +1,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from kornia.geometry.transform import get_tps_transform, warp_image_tps
 from kornia.geometry import create_meshgrid
+from kornia.geometry.transform import get_tps_transform, warp_image_tps
 
 from tinct.data.reference import (
     appearance_shift,

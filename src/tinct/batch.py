@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 __all__ = ["Plan", "UsageError", "plan", "run", "walk_images"]
 
 

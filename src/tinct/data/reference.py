@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from kornia.geometry.transform import get_tps_transform, warp_points_tps
 from kornia.geometry import create_meshgrid
+from kornia.geometry.transform import get_tps_transform, warp_points_tps
 
 
 def _check_image(image: torch.Tensor, name: str = "image") -> None:
