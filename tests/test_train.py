@@ -1,5 +1,6 @@
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -458,3 +459,17 @@ def test_checking_every_weight_is_cheap_and_names_the_first_bad_one():
     module._names = {id(p): name for name, p in module.method.named_parameters()}
     with pytest.raises(ValueError, match=r"the weight 3.bias became non-finite \(nan\)"):
         module._check_parameters(step, 0)
+
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_config_reads_and_builds_its_model(path):
+    from tinct.train import build_method
+
+    method = next(name for name in METHODS if path.name.startswith(name + "_"))
+    sections = read_overrides(path)
+    override(TrainConfig(), sections["train"], where=str(path))
+    model = build_method(method, sections["model"])
+    assert model.name == method and sum(p.numel() for p in model.parameters()) > 0
