@@ -158,3 +158,20 @@ def test_colours_past_the_questions_warn_and_the_background_can_be_painted(sketc
     assert _colorize(folder / "a.png", "-o", out / "b.png", "--paint-background", model=models["point_hints"]) == 0
     painted = np.asarray(Image.open(out / "b.png"))
     assert _region_color(painted, sketch, points["background"]) != (255, 255, 255)
+
+
+def test_a_point_leaves_the_other_areas_alone_unless_spread(sketches, models, tmp_path):
+    folder, sketch, points = sketches
+    out = tmp_path / "out"
+    row, col = points["circle"]
+    point = f"{(col + 0.5) / sketch.shape[1]:.4f},{(row + 0.5) / sketch.shape[0]:.4f},#1030e0"
+    assert _colorize(folder / "a.png", "-o", out / "free.png", model=models["point_hints"]) == 0
+    assert _colorize(folder / "a.png", "-o", out / "local.png", "--point", point, model=models["point_hints"]) == 0
+    assert _colorize(folder / "a.png", "-o", out / "spread.png", "--point", point, "--spread-hints",
+                     model=models["point_hints"]) == 0
+    free, local, spread = (np.asarray(Image.open(out / f"{name}.png")) for name in ("free", "local", "spread"))
+    assert _region_color(local, sketch, points["circle"]) == (16, 48, 224)  # the hint itself
+    assert _region_color(local, sketch, points["rectangle"]) == _region_color(free, sketch, points["rectangle"])
+    assert _region_color(spread, sketch, points["circle"]) == (16, 48, 224)
+    # the network's own colour for the rectangle, with the hint in its input
+    assert _region_color(spread, sketch, points["rectangle"]) != _region_color(free, sketch, points["rectangle"])

@@ -165,6 +165,20 @@ def test_product_keeps_unhinted_background_regions_paper():
     assert torch.allclose(out[0, :, :, 4:], torch.tensor(0.3))
 
 
+def test_product_keeps_the_hint_free_colours_where_no_hint_reaches():
+    sketch = torch.ones(1, 1, 4, 6)
+    sketch[..., 2] = 0.0
+    regions = torch.tensor([[[1, 1, 1, 2, 2, 2]] * 4])
+    hinted = torch.full((1, 3, 4, 6), 0.7)  # the network's output with a hint in the left region
+    free = torch.full((1, 3, 4, 6), 0.2)  # and without it
+    hint = torch.zeros(1, 1, 4, 6)
+    hint[..., 1, 0] = 1.0
+    out = product_output(hinted, sketch, regions, hint_mask=hint, unhinted=free)
+    assert torch.allclose(out[0, :, :, :2], torch.tensor(0.7)) and torch.allclose(out[0, :, :, 3:], torch.tensor(0.2))
+    with pytest.raises(ValueError, match="hint_mask"):
+        product_output(hinted, sketch, regions, unhinted=free)
+
+
 def test_product_output_is_flat_per_region_with_the_lines_kept():
     sketch = torch.ones(1, 1, 4, 6)
     sketch[..., 2] = 0.2  # a line (column 2), assigned to the left region

@@ -140,7 +140,8 @@ def _colorize(args: argparse.Namespace) -> int:
         raise UsageError(f"--device: {error}") from None
     try:
         colorizer = Colorizer.from_pretrained(args.model, size=args.size, device=args.device,
-                                              paper_background=not args.paint_background)
+                                              paper_background=not args.paint_background,
+                                              local_hints=not args.spread_hints)
     except (FileNotFoundError, ValueError, OSError) as error:
         raise UsageError(f"--model: cannot load the model: {error}") from None
     if args.list_tags:
@@ -433,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--paint-background", action="store_true",
                           help="let the model colour the background; by default the paper around the drawing "
                           "stays paper unless a hint reaches it")
+    colorize.add_argument("--spread-hints", action="store_true",
+                          help="let a hint change areas it does not reach, as the network spreads it; by default "
+                          "each point, stroke or region colour changes its own area and the rest keeps the "
+                          "colours the model gives without hints")
     colorize.add_argument("--device", default="cpu", help="torch device for the model, e.g. cpu or cuda (default: cpu)")
     colorize.set_defaults(run=_colorize)
 

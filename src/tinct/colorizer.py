@@ -24,7 +24,13 @@ Native resolution (DESIGN "Product"):
    and so does every region of a question the user gave a colour. The background (the
    paper around the drawing and the pockets reached from it through gaps in the lines,
    :func:`tinct.background.background_regions`) stays paper where no hint reaches it
-   (``paper_background=False``: the network's colour);
+   (``paper_background=False``: the network's colour). Hints are **local**
+   (``local_hints=True``, DESIGN "Product"; a product step beyond the papers): a region no
+   point, stroke or coloured question reaches takes its colour from the network's output
+   *without* those hints (the other guidance, reference, tags, style, scribbles, kept), so a
+   hint changes its own area and leaves the rest alone. The hint-free output is computed once
+   per sketch and guidance and kept in the :class:`Prepared` (hint updates cost one pass);
+   ``local_hints=False`` lets the network's own spreading through;
 4. the lines are multiplied over the flat colours (``flat x sketch luminance``) and every
    ink pixel (darker than ``threshold``) is copied from the input unchanged, so the lines
    of the result are the input's lines, pixel for pixel.
@@ -52,9 +58,10 @@ size and at full size) and handed to ``model.paint`` as network-size :class:`Inp
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -127,7 +134,8 @@ class Prepared:
     int64 ``(H, W)`` the first question asking about each pixel's region (-1: none);
     network_regions: int64 ``(S, S)`` the region map at the network size (-1 outside the
     picture's box); background: bool ``(K + 1,)`` per region label, the paper around the
-    drawing (:func:`tinct.background.background_regions`).
+    drawing (:func:`tinct.background.background_regions`); unhinted: the network's outputs
+    without local hints, by the rest of the request (:meth:`Colorizer.colorize`).
     """
 
     original: torch.Tensor
@@ -143,6 +151,7 @@ class Prepared:
     questions: tuple[np.ndarray, ...] = ()
     network_regions: np.ndarray | None = None
     background: np.ndarray | None = None
+    unhinted: dict = field(default_factory=dict, repr=False)
 
     def question_mask(self, index: int) -> np.ndarray:
         """bool ``(H, W)``: the pixels of question ``index`` (its regions)."""
@@ -271,7 +280,9 @@ class Colorizer:
     the largest sketch or reference accepted, checked before decoding (default
     :data:`tinct.image.MAX_PIXELS`); paper_background: background regions
     (:func:`tinct.background.background_regions`) no hint reaches stay paper; min_question:
-    areas smaller than this share of the picture are not asked about (:meth:`questions`).
+    areas smaller than this share of the picture are not asked about (:meth:`questions`);
+    local_hints: regions no hint reaches keep the colours of the hint-free output (module
+    docstring, step 3).
     """
 
     def __init__(
@@ -286,6 +297,7 @@ class Colorizer:
         max_pixels: int | None = None,
         paper_background: bool = True,
         min_question: float = MIN_QUESTION,
+        local_hints: bool = True,
     ) -> None:
         if not 8 <= size <= MAX_SIZE:
             raise ValueError(f"size must be between 8 and {MAX_SIZE} px, got {size}")
@@ -305,6 +317,7 @@ class Colorizer:
         if not 0.0 <= min_question < 1.0:
             raise ValueError(f"min_question must be in [0, 1), got {min_question}")
         self.min_question = float(min_question)
+        self.local_hints = bool(local_hints)
 
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike = DEFAULT_MODEL, *, device: str | torch.device = "cpu",
@@ -546,42 +559,58 @@ class Colorizer:
         self.check(request)
         prepared = self.prepare(sketch)
         raster = self.rasterize(prepared, request.hints)
+        inputs = self.inputs(prepared, request, raster)
+        unhinted = None
+        if self.local_hints and _local(request.hints):
+            unhinted = self._unhinted(prepared, request, seed)
+        return self._compose(prepared, self._paint(inputs, seed), request.hints, raster,
+                             exact_hints=exact_hints, unhinted=unhinted)
+
+    def _paint(self, inputs: Inputs, seed: int | None) -> torch.Tensor:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             if seed is not None:
                 torch.manual_seed(seed)
-            painted = self.model.paint(self.inputs(prepared, request, raster))
-        return self._compose(prepared, painted, request.hints, raster, exact_hints=exact_hints)
+            return self.model.paint(inputs)
+
+    def _unhinted(self, prepared: Prepared, request: Request, seed: int | None) -> torch.Tensor:
+        """The network's output for ``request`` without its local hints (points, strokes,
+        region colours), kept in ``prepared`` per remaining guidance and seed."""
+        hints = replace(request.hints, points=(), strokes=(), regions=())
+        bare = Request(hints=hints, reference=request.reference)
+        raster = self.rasterize(prepared, hints)
+        inputs = self.inputs(prepared, bare, raster)
+        key = (_digest(inputs.reference), _digest(inputs.tags), _digest(inputs.style), _digest(inputs.scribbles), seed)
+        if key not in prepared.unhinted:
+            if len(prepared.unhinted) >= 4:  # a few guidance variants in an app session
+                prepared.unhinted.pop(next(iter(prepared.unhinted)))
+            prepared.unhinted[key] = self._paint(inputs, seed)
+        return prepared.unhinted[key]
 
     def _compose(self, prepared: Prepared, painted: torch.Tensor, hints: Hints, raster: Raster, *,
-                 exact_hints: bool) -> Result:
-        """Network output -> flat colours per full-resolution region -> lines on top."""
-        top, left, box_h, box_w = prepared.box
-        height, width = prepared.height, prepared.width
-        crop = painted[0, :, top : top + box_h, left : left + box_w].float().cpu().contiguous()
-        network = crop if (box_h, box_w) == (height, width) else resize(crop, (height, width))
+                 exact_hints: bool, unhinted: torch.Tensor | None = None) -> Result:
+        """Network output -> flat colours per full-resolution region -> lines on top.
+        unhinted: the output without local hints, for the regions no hint reaches."""
+        network, means = self._region_colors(prepared, painted)
         labels = prepared.regions
-        count = int(labels.max()) + 1
-        flat_labels = labels.ravel()
-        pixels = network.permute(1, 2, 0).reshape(-1, 3).numpy()
-        paper = ~prepared.ink.ravel()
-        # mean network colour of each region's paper pixels (its line pixels are often dark
-        # or bled); regions of ink only use all their pixels
-        means = _label_means(flat_labels[paper], pixels[paper], count)
-        empty = np.bincount(flat_labels[paper], minlength=count) == 0
-        if empty[1:].any():
-            means[empty] = _label_means(flat_labels, pixels, count)[empty]
-        hinted = np.zeros(count, bool)  # regions a hint reaches
+        hinted = np.zeros(len(means), bool)  # regions a hint reaches
+        exact = {}
         for index, color in enumerate(hints.regions[: len(prepared.questions)]):
             if color is not None:  # a question's colour goes exactly to its regions (later ones win)
                 hinted[prepared.questions[index]] = True
-                if exact_hints:
-                    means[prepared.questions[index]] = color
+                exact.update(dict.fromkeys(prepared.questions[index].tolist(), color))
         for rows, cols, color in raster.full:
-            under = int(np.bincount(labels[rows, cols].ravel()).argmax())
-            hinted[under] = True
-            if exact_hints:
-                means[under] = color
+            under = np.bincount(labels[rows, cols].ravel(), minlength=len(means))
+            # the region under most of it gets the colour; every region holding a fifth of a
+            # stroke is reached by it (takes the hinted output)
+            hinted |= under >= max(1, 0.2 * under.sum())
+            exact[int(under.argmax())] = color
+            hinted[int(under.argmax())] = True
+        if unhinted is not None:
+            means[~hinted] = self._region_colors(prepared, unhinted)[1][~hinted]
+        if exact_hints:
+            for label, color in exact.items():
+                means[label] = color
         clear = prepared.background & ~hinted  # the paper around the drawing, no hint there
         if self.paper_background:
             means[clear] = 1.0
@@ -591,6 +620,36 @@ class Colorizer:
         return Result(image=image, flat=flat, regions=labels, network=network, guide_regions=prepared.guide_regions,
                       sketch=prepared.sketch, ink=prepared.ink, background=clear[labels], hints=hints, raster=raster,
                       questions=len(prepared.questions), warnings=_unused_colors(prepared, hints, self.guidance))
+
+    def _region_colors(self, prepared: Prepared, painted: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+        """The network output at full size ``(3, H, W)`` and the mean colour of each region's
+        paper pixels ``(K + 1, 3)`` (its line pixels are often dark or bled; regions of ink
+        only use all their pixels)."""
+        top, left, box_h, box_w = prepared.box
+        height, width = prepared.height, prepared.width
+        crop = painted[0, :, top : top + box_h, left : left + box_w].float().cpu().contiguous()
+        network = crop if (box_h, box_w) == (height, width) else resize(crop, (height, width))
+        flat_labels = prepared.regions.ravel()
+        count = int(flat_labels.max()) + 1
+        pixels = network.permute(1, 2, 0).reshape(-1, 3).numpy()
+        paper = ~prepared.ink.ravel()
+        means = _label_means(flat_labels[paper], pixels[paper], count)
+        empty = np.bincount(flat_labels[paper], minlength=count) == 0
+        if empty[1:].any():
+            means[empty] = _label_means(flat_labels, pixels, count)[empty]
+        return network, means
+
+
+def _local(hints: Hints) -> bool:
+    """Whether ``hints`` hold local hints (points, strokes, region colours)."""
+    return bool(hints.points or hints.strokes or any(color is not None for color in hints.regions))
+
+
+def _digest(tensor: torch.Tensor | None):
+    """A cache key for an input tensor (None stays None)."""
+    if tensor is None:
+        return None
+    return tuple(tensor.shape), hashlib.sha1(tensor.detach().float().cpu().numpy().tobytes()).hexdigest()
 
 
 def _paint(colors: np.ndarray, mask: np.ndarray, inside: np.ndarray, color) -> None:

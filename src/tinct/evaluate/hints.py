@@ -14,7 +14,8 @@ second):
   each trapped-ball region of the sketch (lines assigned, as :mod:`tinct.colorizer` does)
   filled with the mean network colour of its paper pixels, the lines multiplied over and the
   ink pixels copied from the sketch, the background regions paper unless a hint reaches them
-  (``product.by_hints``, ``product.nri``). The product of
+  (``product.by_hints``, ``product.nri``), and the regions no hint reaches keep the colours of
+  the hint-free output (the colorizer's local hints). The product of
   ``colorize`` also paints the region under a user's point (and the regions inside a ranked
   region given a colour) with the user's exact colour; here every region takes the network's
   colour, so a product row shows what the network's colours become after flattening.
@@ -71,7 +72,7 @@ def _collate(samples: list[dict]) -> dict:
 
 def product_output(network: torch.Tensor, sketch: torch.Tensor, regions: torch.Tensor, *,
                    threshold: float = 0.5, background: torch.Tensor | None = None,
-                   hint_mask: torch.Tensor | None = None) -> torch.Tensor:
+                   hint_mask: torch.Tensor | None = None, unhinted: torch.Tensor | None = None) -> torch.Tensor:
     """What ``tinct colorize`` makes of a network output, at the network's size: flat colours
     per region, the sketch's lines on top (:class:`tinct.colorizer.Colorizer`, step 3 and 4).
 
@@ -79,10 +80,12 @@ def product_output(network: torch.Tensor, sketch: torch.Tensor, regions: torch.T
     regions: (B, S, S) integer labels covering every pixel (``trapped_ball(sketch)``, lines
     assigned); threshold: ink is sketch < threshold. Each region takes the mean network colour
     of its paper pixels (of all its pixels when it has none); the flat colours are multiplied
-    by the sketch, and ink pixels are the sketch's own grey. background: (B, S, S) bool, the
+    by the sketch, and ink pixels are the sketch's own grey. A region is reached by a hint
+    when ``hint_mask`` (B, 1, S, S) has a hint pixel in it. background: (B, S, S) bool, the
     background regions' pixels (:func:`tinct.background.background_regions`): those regions
-    stay paper (white) unless ``hint_mask`` (B, 1, S, S) has a hint pixel in them, as
-    ``tinct colorize`` keeps them. Returns (B, 3, S, S) in [0, 1].
+    stay paper (white) unless a hint reaches them, as ``tinct colorize`` keeps them.
+    unhinted: (B, 3, S, S) the network's output without the hints: regions no hint reaches
+    take their colour from it (the colorizer's local hints). Returns (B, 3, S, S) in [0, 1].
     """
     if network.ndim != 4 or network.shape[1] != 3:
         raise ValueError(f"network must be RGB (B, 3, S, S), got {tuple(network.shape)}")
@@ -92,28 +95,40 @@ def product_output(network: torch.Tensor, sketch: torch.Tensor, regions: torch.T
     if regions.shape != (batch, height, width) or regions.is_floating_point():
         raise ValueError(f"regions must be integer labels (B, S, S) = {(batch, height, width)}, "
                          f"got {regions.dtype} {tuple(regions.shape)}")
+    if unhinted is not None and hint_mask is None:
+        raise ValueError("unhinted needs the hint_mask that tells which regions a hint reaches")
     labels = regions.long().reshape(batch, 1, -1).to(network.device)  # (B, 1, SS)
     count = int(labels.max()) + 1 if labels.numel() else 1
-    pixels = network.reshape(batch, 3, -1)  # (B, 3, SS)
     ink = sketch < threshold  # (B, 1, S, S)
+    region_colors = _region_means(network, labels, ink, count)  # (B, 3, count)
+    hinted = None
+    if hint_mask is not None:
+        hinted = network.new_zeros(batch, 1, count).scatter_reduce_(
+            2, labels, hint_mask.reshape(batch, 1, -1).to(network), "amax") > 0
+    if unhinted is not None:
+        region_colors = torch.where(hinted, region_colors, _region_means(unhinted, labels, ink, count))
+    if background is not None:
+        flat_background = background.reshape(batch, 1, -1).to(network)
+        clear = network.new_zeros(batch, 1, count).scatter_reduce_(2, labels, flat_background, "amax") > 0
+        if hinted is not None:
+            clear &= ~hinted
+        region_colors = torch.where(clear, torch.ones_like(region_colors), region_colors)
+    flat = region_colors.gather(2, labels.expand(-1, 3, -1)).reshape(batch, 3, height, width)
+    lines = sketch.expand(-1, 3, -1, -1)
+    return torch.where(ink, lines, flat * lines)
+
+
+def _region_means(network: torch.Tensor, labels: torch.Tensor, ink: torch.Tensor, count: int) -> torch.Tensor:
+    """(B, 3, count): each region's mean colour of its paper pixels (all its pixels when it has none)."""
+    batch = network.shape[0]
+    pixels = network.reshape(batch, 3, -1)  # (B, 3, SS)
     means = []
     for weights in ((~ink).reshape(batch, 1, -1).to(network.dtype), torch.ones_like(pixels[:, :1])):
         sums = pixels.new_zeros(batch, 3, count).scatter_add_(2, labels.expand(-1, 3, -1), pixels * weights)
         area = pixels.new_zeros(batch, 1, count).scatter_add_(2, labels, weights)
         means.append((sums / area.clamp_min(1), area))
     (paper_mean, paper_area), (all_mean, _) = means
-    region_colors = torch.where(paper_area > 0, paper_mean, all_mean)  # (B, 3, count)
-    if background is not None:
-        flat_background = background.reshape(batch, 1, -1).to(network)
-        clear = pixels.new_zeros(batch, 1, count).scatter_reduce_(2, labels, flat_background, "amax") > 0
-        if hint_mask is not None:
-            hinted = pixels.new_zeros(batch, 1, count).scatter_reduce_(
-                2, labels, hint_mask.reshape(batch, 1, -1).to(network), "amax") > 0
-            clear &= ~hinted
-        region_colors = torch.where(clear, torch.ones_like(region_colors), region_colors)
-    flat = region_colors.gather(2, labels.expand(-1, 3, -1)).reshape(batch, 3, height, width)
-    lines = sketch.expand(-1, 3, -1, -1)
-    return torch.where(ink, lines, flat * lines)
+    return torch.where(paper_area > 0, paper_mean, all_mean)
 
 
 def _guidance_image(sketch: torch.Tensor, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
@@ -192,8 +207,11 @@ def evaluate_hints(model, config: EvalConfig, *, progress: bool = True) -> dict:
                     continue
                 colors, mask = hints(k)
                 output = model.paint(Inputs(sketch, colors, mask, prepared=prepared)).clamp(0, 1)
+                if k == 0:
+                    free = output  # the hint-free output: the product's unhinted regions keep it
                 views = {"network": output, "product": product_output(output, sketch, batch["product_regions"],
-                                                                      background=batch["background"], hint_mask=mask)}
+                                                                      background=batch["background"], hint_mask=mask,
+                                                                      unhinted=free)}
                 if k == 0:
                     before = views
                     for view, image in views.items():
@@ -216,7 +234,8 @@ def evaluate_hints(model, config: EvalConfig, *, progress: bool = True) -> dict:
             hint, colors, mask = _locality_hint(model, batch, prepared, before["network"])
             output = model.paint(Inputs(sketch, colors, mask, prepared=prepared)).clamp(0, 1)
             after = {"network": output, "product": product_output(output, sketch, batch["product_regions"],
-                                                                  background=batch["background"], hint_mask=mask)}
+                                                                  background=batch["background"], hint_mask=mask,
+                                                                  unhinted=free)}
             for view in VIEWS:
                 measured = hint_locality(before[view], after[view], batch["sketch_regions"], hint.label,
                                          paper=sketch >= 0.5, dilate=LOCALITY_DILATE, threshold=LOCALITY_THRESHOLD)
