@@ -83,3 +83,86 @@ def test_read_tags_file_json_and_csv(tmp_path):
         read_tags_file(tmp_path / "list.json")
     with pytest.raises(ValueError):
         read_tags_file(tmp_path / "tags.txt")
+
+
+# ----------------------------------------------------------------------------- training samples
+
+
+def _drawn(*, blue_width: int = 16, size: int = 64):
+    """A red and a blue area over white paper, outlined in black: (color, sketch)."""
+    import cv2
+    import numpy as np
+
+    color = np.full((size, size, 3), 255, np.uint8)
+    sketch = np.full((size, size), 255, np.uint8)
+    red, blue = ((8, 10), (30, 52)), ((34, 10), (34 + blue_width, 52))
+    for (x0, y0), (x1, y1) in (red, blue):
+        for image, ink in ((color, (0, 0, 0)), (sketch, 0)):
+            cv2.rectangle(image, (x0, y0), (x1, y1), ink, 2)
+    color[12:51, 10:29] = (220, 30, 30)
+    color[12:51, 36 : 33 + blue_width] = (30, 60, 220)
+    return (torch.from_numpy(color).permute(2, 0, 1).float() / 255, torch.from_numpy(sketch)[None].float() / 255)
+
+
+def test_sample_tags_count_the_drawing_not_its_lines_or_paper():
+    from tinct.data.tags import drawing_mask, sample_tags
+
+    color, sketch = _drawn()
+    vector = sample_tags(color, sketch)
+    assert vector.shape == (len(TAGS),) and vector.dtype == torch.float32
+    assert vector_to_tags(vector) == ["red", "blue"]  # the black lines and the white paper do not count
+    mask = drawing_mask(color, sketch)
+    assert mask.dtype == torch.bool and not mask[0, 0] and mask[30, 20] and not mask[52, 20]
+    # extra tags join the colours
+    assert vector_to_tags(sample_tags(color, sketch, extra=["skin_medium"])) == ["red", "blue", "skin_medium"]
+    with pytest.raises(ValueError, match="need color"):
+        sample_tags(color, sketch[:, :10])
+
+
+def test_sample_tags_min_share():
+    from tinct.data.tags import sample_tags
+
+    color, sketch = _drawn(blue_width=5)  # blue: 2 x 39 px of ~20 x 39 + 2 x 39
+    assert vector_to_tags(sample_tags(color, sketch)) == ["red", "blue"]
+    assert vector_to_tags(sample_tags(color, sketch, min_share=0.2)) == ["red"]
+    with pytest.raises(ValueError, match="min_share"):
+        sample_tags(color, sketch, min_share=0.0)
+
+
+def test_skin_tone_tags():
+    from tinct.data.tags import skin_tone_tags
+
+    assert skin_tone_tags("") == []
+    assert skin_tone_tags("medium") == ["skin_medium"]
+    assert skin_tone_tags("light+medium_dark") == ["skin_light", "skin_medium_dark"]
+    with pytest.raises(ValueError, match="unknown skin tone"):
+        skin_tone_tags("green")
+
+
+def test_vocabulary_from_counts():
+    from tinct.data.tags import tag_counts, vocabulary
+
+    color, sketch = _drawn()
+    samples = [{"tags": tags_to_vector(["red", "skin_dark"])}, {"tags": tags_to_vector(["red", "blue"])},
+               {"color": color, "sketch": sketch, "skin_tone": "dark"}]
+    counts = tag_counts(samples)
+    assert list(counts) == TAGS
+    assert counts["red"] == 3 and counts["blue"] == 2 and counts["skin_dark"] == 2 and counts["white"] == 0
+    assert vocabulary(counts, 2) == ["red", "blue", "skin_dark"]  # in TAGS order
+    assert vocabulary(counts, 3) == ["red"]
+    assert vocabulary({"red": 5}, 1) == ["red"]
+    with pytest.raises(ValueError, match="min_count"):
+        vocabulary(counts, 0)
+    with pytest.raises(ValueError, match="unknown tags"):
+        vocabulary({"chartreuse": 4}, 1)
+
+
+def test_vocabulary_of_a_data_spec_prints_as_yaml(capsys):
+    import yaml
+
+    from tinct.data.tags import main
+
+    assert main(["openmoji", "--size", "64", "--limit", "6", "--min-count", "1"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert isinstance(printed, list) and printed and set(printed) <= set(TAGS)
+    assert printed == [tag for tag in TAGS if tag in printed]

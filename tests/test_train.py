@@ -132,6 +132,42 @@ def test_trains_on_a_folder_of_images(tmp_path):
     assert (tmp_path / "folder" / "samples" / "epoch_000.png").exists()
 
 
+def test_tags_and_skeleton_target_are_made_and_gaps_open_only_the_input(tmp_path):
+    from PIL import Image
+
+    from tinct.data.openmoji import RenderCache, list_emojis
+    from tinct.data.tags import TAGS, vector_to_tags
+    from tinct.regions import region_skeleton
+    from tinct.train import _datasets
+
+    folder = tmp_path / "images"  # a folder gives no skin_tone: the mix keeps the key all the same
+    folder.mkdir()
+    Image.fromarray(RenderCache().get("1F600", 64)["color"]).save(folder / "smile.png")
+    keys = ("sketch", "color", "tags", "skeleton_target")
+    toned = next(i for i, emoji in enumerate(list_emojis("train")) if emoji.skin_tone == "medium")
+    mix = f"openmoji+{folder}"
+    closed, _ = _datasets(_config(tmp_path, "a", size=64, limit=None, data=mix), keys)
+    opened, val = _datasets(_config(tmp_path, "b", size=64, limit=None, data=mix, gaps=1.0), keys)
+    jittered, _ = _datasets(_config(tmp_path, "c", size=64, limit=None, data=mix, hue_jitter=1.0), keys)
+    for index in (toned, len(closed) - 1):
+        sample, gapped = closed[(index, 7)], opened[(index, 7)]
+        assert set(sample) == set(keys) == set(gapped)
+        assert sample["sketch"].shape == (1, 64, 64) and sample["color"].shape == (3, 64, 64)
+        assert sample["tags"].shape == (len(TAGS),) and sample["tags"].dtype == torch.float32
+        target = sample["skeleton_target"]
+        assert target.shape == (1, 64, 64) and target.dtype == torch.float32 and set(target.unique().tolist()) == {0.0, 1.0}
+        assert torch.equal(target, region_skeleton(sample["sketch"][None])[0])  # of the closed sketch
+        # the same draws: only the input sketch differs, opened where it was ink
+        assert torch.equal(gapped["skeleton_target"], target) and torch.equal(gapped["tags"], sample["tags"])
+        changed = gapped["sketch"] != sample["sketch"]
+        assert changed.any() and (gapped["sketch"][changed] == 1).all() and (sample["sketch"][changed] < 1).all()
+    tags = vector_to_tags(closed[(toned, 7)]["tags"])
+    assert "skin_medium" in tags and any(tag in tags for tag in ("brown", "beige", "orange"))
+    assert "skin_medium" not in vector_to_tags(jittered[(toned, 7)]["tags"])  # its colours moved: no skin tag
+    assert not any(tag.startswith("skin_") for tag in vector_to_tags(closed[(len(closed) - 1, 7)]["tags"]))
+    assert set(val[0]) == {*keys, "source"} and val[0]["tags"].shape == (len(TAGS),)  # a mix names the source
+
+
 # ----------------------------------------------------------------------------- declared steps
 
 from dataclasses import dataclass  # noqa: E402
@@ -207,8 +243,8 @@ def test_phases_and_a_frozen_backbone_are_just_declared_steps(tmp_path, monkeypa
     assert torch.equal(weights["backbone.weight"], INITIAL["backbone"])  # the backbone never changes
     assert not torch.equal(weights["addon.weight"], INITIAL["addon"])  # the add-on trained
 
-    monkeypatch.setattr(Toy, "batch_keys", ("sketch", "color", "tags"))
-    with pytest.raises(ValueError, match="the method needs tags too"):
+    monkeypatch.setattr(Toy, "batch_keys", ("sketch", "color", "palette"))  # no data gives it (tags are made)
+    with pytest.raises(ValueError, match="the method needs palette too"):
         fit("toy", _config(tmp_path, "missing", limit=8, epochs=1), {})
 
 
@@ -269,6 +305,7 @@ def test_config_files_with_bad_yaml_name_the_file_and_line(tmp_path, capsys):
     ({"size": 32.5}, "train.size takes a whole number, got 32.5"),
     ({"decay_start": 1.5}, r"train.decay_start must be in \[0, 1\], got 1.5"),
     ({"seed": -1}, r"train.seed must be in \[0, 2\*\*32\), got -1"),
+    ({"gaps": 1.5}, r"train.gaps takes a probability in \[0, 1\], got 1.5"),
 ])
 def test_train_config_rejects_values_out_of_range(changes, message):
     with pytest.raises(ValueError, match=f"^{message}"):

@@ -216,7 +216,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"--hints takes counts such as 0,1,3,5,10, got {args.hints!r}") from None
     config = EvalConfig(data=args.data, size=args.size, hint_counts=counts, max_hints=args.max_hints,
                         benchmark=args.benchmark, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
-                        samples=args.samples, weights=args.weights, training_size=_training_size(args.model))
+                        samples=args.samples, weights=args.weights, training_size=_training_size(args.model),
+                        gaps=args.gaps)
     model = load_model(args.model)
     result = evaluate(model, config)
     out = write_report(result, args.out)
@@ -470,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the random hint positions (default: 0)")
     evaluate.add_argument("--samples", type=int, default=8, help="images in samples.png (default: 8)")
+    evaluate.add_argument("--gaps", action="store_true",
+                          help="open the test sketches' lines first: 2-6 gaps of 2-8 px each (tags protocol)")
     evaluate.add_argument("--weights", default=None,
                           help="file or folder with FID/LPIPS weights (default: $TINCT_WEIGHTS_DIR, "
                           "then ~/.cache/tinct/weights)")

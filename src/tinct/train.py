@@ -72,6 +72,9 @@ class TrainConfig:
     # and that the whole picture's hue is rotated
     recolor: float = 0.0
     hue_jitter: float = 0.0
+    # the probability that a sample's sketch gets open strokes, gaps of 2-8 px (tinct.data.gaps;
+    # not in the papers); targets derived from the sketch (skeleton_target) see the closed lines
+    gaps: float = 0.0
     num_workers: int = 0
     seed: int = 0
     accelerator: str = "auto"
@@ -113,7 +116,7 @@ class TrainConfig:
             raise ValueError(f"train.seed must be in [0, 2**32), got {self.seed}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"train.limit must be at least 1 (or unset: all images), got {self.limit}")
-        for name in ("recolor", "hue_jitter"):
+        for name in ("recolor", "hue_jitter", "gaps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"train.{name} takes a probability in [0, 1], got {value!r}")
@@ -372,29 +375,73 @@ def _keep(keys: tuple[str, ...], optional: tuple[str, ...] = ()):
 
 def _datasets(config: TrainConfig, batch_keys: tuple[str, ...]):
     """(train, val): train is keyed by an :class:`~tinct.data.sampling.EpochSampler`'s
-    ``(index, draw_seed)`` and augments each sample with its own seeded generator."""
+    ``(index, draw_seed)`` and augments each sample with its own seeded generator.
+
+    Two batch keys are made here rather than read from the data: ``"tags"``, the multi-hot
+    colour tags over :data:`tinct.data.tags.TAGS` of the colour image as trained on (after the
+    crop and colour augmentation; ``skin_<tone>`` only while its colours are as drawn), and
+    ``"skeleton_target"``, :func:`tinct.regions.region_skeleton` of the closed sketch (1, H, W).
+    Gaps (``train.gaps``) open the ``"sketch"`` after both, so only the input is open."""
     from tinct.data.augment import joint_flip_crop
+    from tinct.data.gaps import erase_gaps
     from tinct.data.recolor import hue_jitter, recolor_regions
     from tinct.data.sampling import SeededTransform
     from tinct.data.specs import open_dataset
+    from tinct.data.tags import sample_tags, skin_tone_tags
+    from tinct.regions import region_skeleton
 
+    made = [key for key in ("tags", "skeleton_target") if key in batch_keys]
+    needed = ("sketch", "color") if "tags" in made else ("sketch",) if made else ()
+    read_keys = tuple(dict.fromkeys([*(key for key in batch_keys if key not in made), *needed]))
     recolor = config.recolor > 0 and "color" in batch_keys and "sketch" in batch_keys
-    keep = _keep(batch_keys, optional=("regions",) if recolor else ())
+    gaps = config.gaps > 0 and "sketch" in batch_keys
+    metadata = ("skin_tone",) if "tags" in made else ()
+
+    def reader(optional: tuple[str, ...]):
+        keep = _keep(read_keys, optional=optional + metadata)
+
+        def read(sample: dict) -> dict:
+            sample = keep(sample)
+            if metadata:  # every member of a mix then gives it, so the mix keeps it ("" = none)
+                sample.setdefault("skin_tone", "")
+            return sample
+
+        return read
+
+    def make_keys(sample: dict, *, as_drawn: bool) -> dict:
+        if "tags" in made:
+            extra = skin_tone_tags(sample["skin_tone"]) if as_drawn else ()
+            sample["tags"] = sample_tags(sample["color"], sample["sketch"], extra=extra)
+        if "skeleton_target" in made:
+            sample["skeleton_target"] = region_skeleton(sample["sketch"][None])[0]
+        return sample
 
     def augment(sample: dict, *, generator: torch.Generator) -> dict:
         if config.augment:
             sample = joint_flip_crop(sample, size=config.size, generator=generator)
+        drawn = sample.get("color")
         if recolor and "regions" in sample:  # folders have no ground-truth regions: colours as drawn
             sample["color"] = recolor_regions(sample["color"], sample["sketch"], sample.pop("regions"),
                                               generator=generator, p=config.recolor)
         if config.hue_jitter > 0 and "color" in sample:
             sample["color"] = hue_jitter(sample["color"], generator=generator, p=config.hue_jitter)
+        # recolor_regions and hue_jitter give their input back when they leave it as drawn
+        sample = make_keys(sample, as_drawn=sample.get("color") is drawn)
+        if gaps and float(torch.rand((), generator=generator)) < config.gaps:
+            sample["sketch"] = erase_gaps(sample["sketch"], generator=generator)[0]
+        return {key: value for key, value in sample.items() if key in batch_keys}
+
+    read_val = reader(())
+
+    def unaugmented(sample: dict) -> dict:
+        sample = make_keys(read_val(sample), as_drawn=True)
         return {key: value for key, value in sample.items() if key in batch_keys}
 
     options = dict(size=config.size, sketch=config.sketch)
-    train = open_dataset(config.data, split="train", limit=config.limit, transform=keep, **options)
+    train = open_dataset(config.data, split="train", limit=config.limit,
+                         transform=reader(("regions",) if recolor else ()), **options)
     # the sample grid: the val split of a source (a folder's first images, unaugmented)
-    val = open_dataset(config.data, split="val", limit=config.samples, transform=_keep(batch_keys), **options)
+    val = open_dataset(config.data, split="val", limit=config.samples, transform=unaugmented, **options)
     return SeededTransform(train, augment), val
 
 

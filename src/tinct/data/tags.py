@@ -18,6 +18,20 @@ they are read from a tags file (:func:`read_tags_file`):
   ``{"0001.png": ["red", "hair_black", "skin_light"]}``;
 - CSV: one image per row, ``file,tags`` with the tags separated by spaces, e.g.
   ``0001.png,red hair_black skin_light``; an optional header row ``file,tags``.
+
+Training (CWR's tag vector, :mod:`tinct.train`): every sample gets the tags of the picture
+it trains on, after colour augmentation and cropping (:func:`sample_tags`): the named colours
+that cover at least 5 % of the drawing's coloured pixels, counting neither the lines (and
+their anti-aliased rims) nor the paper around the drawing (the paper-coloured pixels of the
+background regions of the trapped-ball region map, :func:`drawing_mask`); plus ``skin_<tone>``
+from the sample's ``skin_tone`` (OpenMoji and Twemoji name it) when its colours are as drawn.
+``hair_<colour>`` needs the drawing's hair group (OpenMoji's SVGs only), which no sample
+carries: training samples have no hair tags. A model's vocabulary is the tags that enough
+training samples carry (:func:`tag_counts`, :func:`vocabulary`); from the shell::
+
+    python -m tinct.data.tags openmoji+twemoji+iconpark+freehand --size 128 --min-count 20
+
+prints it as a YAML list, each tag with the number of samples that carry it.
 """
 
 from __future__ import annotations
@@ -99,7 +113,7 @@ def color_name(rgb: tuple[int, int, int] | str) -> str:
     return COLOR_NAMES[int(color_name_indices(np.array([rgb]))[0])]
 
 
-def _named_areas(colors: np.ndarray) -> np.ndarray:
+def named_areas(colors: np.ndarray) -> np.ndarray:
     """(N, 3) uint8 pixels -> (len(COLOR_NAMES),) pixel counts per named colour."""
     unique, counts = np.unique(colors.reshape(-1, 3), axis=0, return_counts=True)
     return np.bincount(color_name_indices(unique), weights=counts, minlength=len(COLOR_NAMES))
@@ -135,7 +149,7 @@ def dominant_colors(
         if mask.shape != image.shape[1:]:
             raise ValueError(f"mask must be (H, W) = {tuple(image.shape[1:])}, got {tuple(mask.shape)}")
         pixels = pixels[mask.bool()]
-    return _top_names(_named_areas(pixels.reshape(-1, 3).cpu().numpy()), top_k=top_k, min_share=min_share)
+    return _top_names(named_areas(pixels.reshape(-1, 3).cpu().numpy()), top_k=top_k, min_share=min_share)
 
 
 def _group_areas(fills: np.ndarray, counted: np.ndarray, group_colors: list[str]) -> np.ndarray:
@@ -178,7 +192,7 @@ def openmoji_tags(
     svg = read_svg(name)
     fills = render["fills"]
     counted = (render["alpha"] >= 128) & (render["line"] >= 250)
-    tags = set(_top_names(_named_areas(fills[counted]), top_k=top_k, min_share=min_share))
+    tags = set(_top_names(named_areas(fills[counted]), top_k=top_k, min_share=min_share))
 
     hair = _group_areas(fills, counted, group_fill_colors(svg, "hair"))
     if hair.sum() > 0:
@@ -254,3 +268,168 @@ def read_tags_file(path: str | os.PathLike) -> dict[str, list[str]]:
                 result[file] = _validated(tags, f"{path}:{number}")
         return result
     raise ValueError(f"{path}: tags files must be .json or .csv, got {suffix or 'no extension'!r}")
+
+
+# ----------------------------------------------------------------------------- training samples
+
+LINE_THRESHOLD = 0.9  # sketch pixels darker than this are lines or their anti-aliased rims
+
+
+def skin_tone_tags(skin_tone: str) -> list[str]:
+    """A sample's ``skin_tone`` (OpenMoji, Twemoji: ``"medium"``, ``"light+dark"``, ``""`` when
+    none) -> its ``skin_<tone>`` tags. An unknown tone raises ValueError."""
+    tones = [tone for tone in skin_tone.split("+") if tone]
+    if any(tone not in SKIN_TONE_NAMES for tone in tones):
+        raise ValueError(f"unknown skin tone(s) in {skin_tone!r}; tones are {', '.join(SKIN_TONE_NAMES)}")
+    return [f"skin_{tone}" for tone in tones]
+
+
+def drawing_mask(color: torch.Tensor, sketch: torch.Tensor, *, labels: np.ndarray | None = None,
+                 line_threshold: float = LINE_THRESHOLD) -> torch.Tensor:
+    """The pixels whose colour is the drawing's: not a line nor its rim, not the paper around it.
+
+    color: ``(3, H, W)`` RGB in [0, 1]; sketch: ``(1, H, W)`` in [0, 1] (1 = paper); labels:
+    the sketch's trapped-ball region map ``(H, W)`` (:func:`tinct.regions.trapped_ball`,
+    computed when not given). A pixel darker than ``line_threshold`` in the sketch is a line
+    or its anti-aliased rim. The paper around the drawing is the pixels of paper colour
+    (every channel above :data:`tinct.data.recolor.PAPER_LIGHTNESS`) in a background region:
+    one of :func:`tinct.background.background_regions`, or one whose paper is mostly reached
+    from the picture's border through gaps of at least :data:`tinct.background.MIN_GAP` px
+    (a drawing that fills the picture, a flag or a tile, leaves the paper in several pieces
+    and is itself the region along most of the border; its colours count). Returns
+    ``(H, W)`` bool.
+    """
+    from tinct.background import background_regions
+    from tinct.data.recolor import PAPER_LIGHTNESS
+    from tinct.regions import trapped_ball
+
+    if color.ndim != 3 or color.shape[0] != 3 or sketch.shape != (1, *color.shape[1:]):
+        raise ValueError(f"need color (3, H, W) and sketch (1, H, W) of one size, got {tuple(color.shape)} "
+                         f"and {tuple(sketch.shape)}")
+    plane = sketch[0].detach().float().cpu().numpy()
+    labels = trapped_ball(plane) if labels is None else np.asarray(labels)
+    if labels.shape != plane.shape:
+        raise ValueError(f"labels must be (H, W) = {plane.shape}, got {labels.shape}")
+    ink = plane < 0.5
+    background = (background_regions(labels, ink) | _reached_from_border(labels, ink))[labels]
+    paper = (color.detach().cpu() > PAPER_LIGHTNESS).all(dim=0).numpy()
+    return torch.from_numpy(~(background & paper) & (plane >= line_threshold))
+
+
+def _reached_from_border(labels: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """``(labels.max() + 1,)`` bool: the regions most of whose paper the picture's border
+    reaches through gaps of at least :data:`tinct.background.MIN_GAP` px."""
+    import cv2
+
+    from tinct.background import MIN_GAP, outside_paper
+
+    flat = labels.ravel().astype(np.int64)
+    count = int(flat.max(initial=0)) + 1
+    walls = cv2.dilate(ink.astype(np.uint8), np.ones((MIN_GAP, MIN_GAP), np.uint8)) > 0
+    reached = outside_paper(walls).ravel()
+    paper_area = np.bincount(flat[~ink.ravel()], minlength=count)
+    return np.bincount(flat[reached], minlength=count) > 0.5 * np.maximum(paper_area, 1)
+
+
+def sample_tags(
+    color: torch.Tensor,
+    sketch: torch.Tensor,
+    *,
+    min_share: float = 0.05,
+    extra: list[str] | tuple[str, ...] = (),
+    labels: np.ndarray | None = None,
+    line_threshold: float = LINE_THRESHOLD,
+) -> torch.Tensor:
+    """A training sample's tags as a multi-hot vector over :data:`TAGS` (module docstring).
+
+    color: ``(3, H, W)`` RGB in [0, 1], the picture as trained on; sketch: ``(1, H, W)`` in
+    [0, 1] (1 = paper), its closed line art. The plain colour names (:data:`COLOR_NAMES`)
+    that cover at least ``min_share`` of the drawing's pixels (:func:`drawing_mask`; lines,
+    their rims and the paper around the drawing do not count), plus the ``extra`` tags
+    (e.g. :func:`skin_tone_tags`). ``labels``: the sketch's trapped-ball map, if already
+    computed. Returns ``(len(TAGS),)`` float32 in {0, 1}; unknown extra tags raise ValueError.
+    """
+    if not 0.0 < min_share <= 1.0:
+        raise ValueError(f"min_share must be in (0, 1], got {min_share}")
+    counted = drawing_mask(color, sketch, labels=labels, line_threshold=line_threshold)
+    names = dominant_colors(color.detach().cpu(), mask=counted, top_k=len(COLOR_NAMES), min_share=min_share)
+    return tags_to_vector([*names, *extra])
+
+
+def _samples(dataset):
+    """The samples of a dataset (``len`` and integer indexing) or of any iterable."""
+    if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
+        return (dataset[index] for index in range(len(dataset)))
+    return iter(dataset)
+
+
+def tag_counts(dataset, **options) -> dict[str, int]:
+    """How many samples carry each tag: ``{tag: count}`` over all of :data:`TAGS`, in order.
+
+    dataset: a dataset (``len`` and integer indexing) or an iterable of sample dicts, each
+    with a ``"tags"`` vector ``(len(TAGS),)``, or with ``"color"`` and ``"sketch"`` (and an
+    optional ``"skin_tone"``), whose tags :func:`sample_tags` computes with ``options``.
+    """
+    totals = torch.zeros(len(TAGS), dtype=torch.long)
+    for sample in _samples(dataset):
+        vector = sample.get("tags")
+        if vector is None:
+            vector = sample_tags(sample["color"], sample["sketch"],
+                                 extra=skin_tone_tags(sample.get("skin_tone", "")), **options)
+        if vector.shape != (len(TAGS),):
+            raise ValueError(f"a sample's tags must be ({len(TAGS)},), got {tuple(vector.shape)}")
+        totals += (vector > 0.5).long()
+    return dict(zip(TAGS, totals.tolist()))
+
+
+def vocabulary(counts: dict[str, int], min_count: int) -> list[str]:
+    """The tags that at least ``min_count`` samples carry (``counts``: :func:`tag_counts`), in
+    :data:`TAGS` order: a model's tag vocabulary."""
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise ValueError(f"min_count must be a whole number >= 1, got {min_count!r}")
+    unknown = sorted(set(counts) - set(TAG_INDEX))
+    if unknown:
+        raise ValueError(f"unknown tags {unknown} in the counts; the vocabulary is tinct.data.tags.TAGS")
+    return [tag for tag in TAGS if counts.get(tag, 0) >= min_count]
+
+
+def _with_tags(sample: dict) -> dict:
+    """A dataset transform: the sample's colour, sketch and tag vector (what a mix keeps)."""
+    extra = skin_tone_tags(sample.get("skin_tone", ""))
+    return {"color": sample["color"], "sketch": sample["sketch"],
+            "tags": sample_tags(sample["color"], sample["sketch"], extra=extra)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tinct.data.tags DATA --size 128 --min-count 20``: the vocabulary of a
+    ``--data`` spec's training samples, as a YAML list (module docstring)."""
+    import argparse
+
+    from tqdm import tqdm
+
+    from tinct.data.specs import open_dataset
+
+    parser = argparse.ArgumentParser(prog="python -m tinct.data.tags",
+                                     description="The colour tags enough training samples carry, as a YAML list.")
+    parser.add_argument("data", help="a --data spec (tinct.data.specs), e.g. openmoji+twemoji+iconpark+freehand")
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--size", type=int, default=128, help="render size in px (the training size)")
+    parser.add_argument("--min-count", type=int, default=20, help="a tag needs this many samples")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many samples per source")
+    args = parser.parse_args(argv)
+    dataset = open_dataset(args.data, split=args.split, size=args.size, limit=args.limit, transform=_with_tags)
+    counts = tag_counts(tqdm(_samples(dataset), total=len(dataset), desc="tags", unit="sample"))
+    kept = vocabulary(counts, args.min_count)
+    print(f"# {len(dataset)} {args.split} samples of {args.data} at {args.size} px"
+          + (f" (at most {args.limit} per source)" if args.limit else "")
+          + f"; the tags at least {args.min_count} carry, with their counts")
+    for tag in kept:
+        print(f"- {tag}  # {counts[tag]}")
+    left = [f"{tag} {counts[tag]}" for tag in TAGS if tag not in kept and counts[tag] > 0]
+    if left:
+        print(f"# fewer than {args.min_count}: {', '.join(left)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

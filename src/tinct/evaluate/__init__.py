@@ -8,7 +8,10 @@ the one registered under that name in :data:`PROTOCOLS`:
   points); PSNR, SSIM, CDR and bleeding per hint count, NRI, FID/LPIPS;
 - ``reference`` (:mod:`tinct.evaluate.reference`): augmented-self and same-drawing
   references (SCFT §4.2): PSNR, SSIM, SC-PSNR, attention on the true correspondence when the
-  model reports its attention, FID/LPIPS.
+  model reports its attention, FID/LPIPS;
+- ``tags`` (:mod:`tinct.evaluate.tags`): the ground truth's colour tags, then none (CWR):
+  PSNR, SSIM, CDR, bleeding and tag accuracy, network and product, on closed or gapped lines
+  (``gaps``).
 
 FID and LPIPS are computed when their weight files are available and are reported as
 unavailable, with the reason, otherwise. :func:`write_report` writes ``metrics.json``,
@@ -53,6 +56,7 @@ class EvalConfig:
     samples: int = 8
     weights: str | None = None  # folder or file for FID / LPIPS weights
     training_size: int | None = None  # the model's training size (train_config.json), when known
+    gaps: bool = False  # erase 2-8 px gaps from the test sketches' lines (tinct.data.gaps; tags protocol)
 
     def __post_init__(self) -> None:
         checks = {"size": (self.size, 8), "batch_size": (self.batch_size, 1), "max_hints": (self.max_hints, 0),
@@ -124,11 +128,12 @@ class Protocol:
 
 
 def _protocols() -> dict[str, Protocol]:
-    from tinct.evaluate import hints, reference
+    from tinct.evaluate import hints, reference, tags
 
     return {"hints": Protocol("hints", hints.evaluate_hints, hints.hints_table, hints.sample_columns),
             "reference": Protocol("reference", reference.evaluate_reference, reference.reference_table,
-                                  reference.sample_columns)}
+                                  reference.sample_columns),
+            "tags": Protocol("tags", tags.evaluate_tags, tags.tags_table, tags.sample_columns)}
 
 
 def protocol(name: str) -> Protocol:
@@ -174,7 +179,7 @@ def _protocol_of(result: dict) -> str:
 def markdown_table(results: list[dict]) -> str:
     """One table per protocol, in the papers' layouts (hints first, then references)."""
     tables = []
-    for name in ("hints", "reference"):
+    for name in ("hints", "reference", "tags"):
         chosen = [r for r in results if _protocol_of(r) == name]
         if chosen:
             tables.append(protocol(name).table(chosen))

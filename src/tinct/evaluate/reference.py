@@ -85,14 +85,18 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
     from tqdm import tqdm
 
     from tinct.data.reference import make_reference
+    from tinct.evaluate.tags import with_gaps
+    from tinct.metrics.bleeding import region_spread
     from tinct.metrics.psnr import psnr, ssim
     from tinct.metrics.scpsnr import sc_psnr
+    from tinct.regions import trapped_ball
 
     dataset = load_dataset(config.data, config.size, config.limit)
     generator = torch.Generator().manual_seed(config.seed)
+    gap_generator = torch.Generator().manual_seed(config.seed)  # its own, so the references stay the same
     name = model.display_name
     scores: dict[str, dict[str, list[torch.Tensor]]] = {
-        setting: {"psnr": [], "ssim": [], "sc_psnr": [], "attention": [], "fake": [], "real": []}
+        setting: {"psnr": [], "ssim": [], "sc_psnr": [], "bleeding": [], "attention": [], "fake": [], "real": []}
         for setting in ("self", "family")}
     pairs = _family_pairs(dataset)
     # sample rows: half from each setting when both exist
@@ -103,7 +107,7 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
                 output_points: torch.Tensor, reference_points: torch.Tensor,
                 grid: torch.Tensor, valid: torch.Tensor) -> None:
         entry = scores[setting]
-        sketch = batch["sketch"]
+        sketch = with_gaps(batch["sketch"], gap_generator) if config.gaps else batch["sketch"]
         output, details = model.paint_details(Inputs(sketch, reference=reference, prepared=model.prepare(sketch)))
         if "attention" in details:  # how much attention lands on the true correspondence
             entry["attention"].append(attention_share(details, grid, valid))
@@ -111,6 +115,8 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
         entry["psnr"].append(psnr(output, truth))
         entry["ssim"].append(ssim(output, truth))
         entry["sc_psnr"].append(sc_psnr(output, reference, output_points, reference_points, patch_size=SC_PATCH))
+        regions = torch.from_numpy(trapped_ball(sketch.numpy(), assign_lines=False).astype("int64"))
+        entry["bleeding"].append(region_spread(output, regions))
         entry["fake"].append(output)
         entry["real"].append(truth)
         if sum(len(rows) for rows in samples[setting]) < quota[setting]:
@@ -137,7 +143,7 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
                     identity.expand(len(chosen), -1, -1, -1), everywhere)
 
     result: dict = {"model": name, "protocol": "reference", "config": asdict(config), "images": len(dataset),
-                    "by_reference": {}}
+                    "lines": "gapped" if config.gaps else "closed", "by_reference": {}}
     for setting, entry in scores.items():
         if not entry["psnr"]:
             reason = ("no images" if setting == "self" else
@@ -147,7 +153,7 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
         real, fake = torch.cat(entry["real"]), torch.cat(entry["fake"])
         result["by_reference"][setting] = {
             "pairs": len(real),
-            **{metric: _summary(torch.cat(entry[metric])) for metric in ("psnr", "ssim", "sc_psnr")},
+            **{metric: _summary(torch.cat(entry[metric])) for metric in ("psnr", "ssim", "sc_psnr", "bleeding")},
             **({"attention": _summary(torch.cat(entry["attention"]))} if entry["attention"] else {}),
             "fid": _optional_metric("fid", real, fake, config.weights),
             "lpips": _optional_metric("lpips", real, fake, config.weights),
@@ -161,14 +167,15 @@ def reference_table(results: list[dict]) -> str:
     """Reference-based results: one row per model and setting (self / family), columns PSNR,
     SSIM, SC-PSNR, LPIPS, FID (SCFT Tables 1-2), and for attention models the attention mass
     on the true correspondence (``attn``)."""
-    header = ["Method", "reference", "pairs", "PSNR↑", "SSIM↑", "SC-PSNR↑", "attn↑", "LPIPS↓", "FID↓"]
+    header = ["Method", "lines", "reference", "pairs", "PSNR↑", "SSIM↑", "SC-PSNR↑", "spread↓", "attn↑", "LPIPS↓",
+              "FID↓"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     reasons: dict[str, str] = {}
     for r in results:
         for setting, entry in r["by_reference"].items():
-            row = [r["model"], setting, str(entry.get("pairs", 0))]
+            row = [r["model"], r.get("lines", "closed"), setting, str(entry.get("pairs", 0))]
             row += [_format(entry.get(metric, {}).get("mean"), 3 if metric in ("ssim", "attention") else 2)
-                    for metric in ("psnr", "ssim", "sc_psnr", "attention")]
+                    for metric in ("psnr", "ssim", "sc_psnr", "bleeding", "attention")]
             for name in ("lpips", "fid"):
                 value = entry.get(name, {}).get("value")
                 row.append(_format(value, 3 if name == "lpips" else 2))
@@ -180,6 +187,8 @@ def reference_table(results: list[dict]) -> str:
     notes = [f"\nself: the image's own colour-shifted, TPS-warped copy as reference (ground truth = the shifted "
              f"image); family: the same OpenMoji drawing in another skin tone (ground truth = the reference). "
              f"SC-PSNR: {SC_PATCH}×{SC_PATCH} patches around {SC_POINTS} corresponding points per image. "
+             f"spread: colour spread inside the sketch's regions (ΔE, lower = less bleeding). gapped: 2–6 gaps "
+             f"of 2–8 px erased from every test sketch's lines. "
              f"attn (attention models): the attention mass within one cell of the true correspondence, "
              f"averaged over cells (uniform attention gives about 9 / cells: 0.035 on a 16×16 grid)."]
     notes += [f"{name} unavailable: {reason}" for name, reason in reasons.items()]

@@ -6,11 +6,12 @@ one app mode for a new kind of guidance). :func:`load_model` is the one loader f
 names, checkpoint folders and ``baseline:NAME``.
 """
 
+from tinct.methods.cwr import CWR
 from tinct.methods.guiding_painter import GuidingPainter
 from tinct.methods.point_hints import PointHints
 from tinct.methods.pretrained import find_model, load_model, shipped_models
 from tinct.methods.scft import SCFT
 
-METHODS: dict = {"guiding_painter": GuidingPainter, "point_hints": PointHints, "scft": SCFT}
+METHODS: dict = {"guiding_painter": GuidingPainter, "point_hints": PointHints, "scft": SCFT, "cwr": CWR}
 
 __all__ = ["METHODS", "find_model", "load_model", "shipped_models"]
