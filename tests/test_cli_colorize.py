@@ -175,3 +175,24 @@ def test_a_point_leaves_the_other_areas_alone_unless_spread(sketches, models, tm
     assert _region_color(spread, sketch, points["circle"]) == (16, 48, 224)
     # the network's own colour for the rectangle, with the hint in its input
     assert _region_color(spread, sketch, points["rectangle"]) != _region_color(free, sketch, points["rectangle"])
+
+
+def test_a_tag_model_takes_tags_lists_them_and_names_the_closest_to_a_typo(sketches, tmp_path, cli, capsys):
+    import torch
+
+    from tinct.methods.cwr import CWR, Config
+
+    torch.manual_seed(0)
+    model = CWR(Config(base_channels=8, depth=3, disc_channels=8, disc_layers=3, tag_grid=4,
+                       tags=("red", "yellow", "blue", "hair_brown")))
+    folder, sketch, points = sketches
+    checkpoint = str(model.save_pretrained(tmp_path / "cwr"))
+    out = tmp_path / "out"
+    assert main(["colorize", "--model", checkpoint, "--list-tags"]) == 0
+    assert capsys.readouterr().out.split() == ["red", "yellow", "blue", "hair_brown"]
+    assert _colorize(folder / "a.png", "-o", out / "plain.png", model=checkpoint) == 0  # no tags: fine
+    assert _colorize(folder / "a.png", "-o", out / "tags.png", "--tags", "yellow,hair_brown", model=checkpoint) == 0
+    plain, tagged = (np.asarray(Image.open(out / name)) for name in ("plain.png", "tags.png"))
+    assert plain.shape == tagged.shape and not np.array_equal(plain, tagged)  # the tags reach the network
+    cli.fails(["colorize", folder / "a.png", "-o", out / "x.png", "--model", checkpoint, "--tags", "yelow"],
+              match="yelow.*closest known: yellow")
