@@ -10,8 +10,10 @@ from tinct.methods.cwr import CWR
 from tinct.methods.guiding_painter import GuidingPainter
 from tinct.methods.point_hints import PointHints
 from tinct.methods.pretrained import find_model, load_model, shipped_models
+from tinct.methods.rasc import RASC
 from tinct.methods.scft import SCFT
 
-METHODS: dict = {"guiding_painter": GuidingPainter, "point_hints": PointHints, "scft": SCFT, "cwr": CWR}
+METHODS: dict = {"guiding_painter": GuidingPainter, "point_hints": PointHints, "scft": SCFT, "cwr": CWR,
+                 "rasc": RASC}
 
 __all__ = ["METHODS", "find_model", "load_model", "shipped_models"]

@@ -7,7 +7,7 @@ app) reads these declarations and never tests a method's name:
   reference picture, colour tags with their vocabulary, a style code, scribbles) and which
   of it is required;
 - ``protocol`` — the evaluation protocol of :mod:`tinct.evaluate` that fits it
-  (``"hints"``, ``"reference"``);
+  (``"hints"``, ``"reference"``, ``"tags"``, ``"styles"``);
 - ``batch_keys`` — the keys its training batches must carry (``"sketch"`` and ``"color"``
   always; region maps, tags, ... when the method needs them);
 - :meth:`Method.prepare` / :meth:`Method.paint` — inference on network-size tensors
@@ -121,6 +121,22 @@ class Inputs:
             return self.hint_colors, self.hint_mask
         batch, _, height, width = self.sketch.shape
         return self.sketch.new_zeros(batch, 3, height, width), self.sketch.new_zeros(batch, 1, height, width)
+
+
+#: the style seed a style-based method paints with when none is given
+DEFAULT_STYLE_SEED = 0
+
+
+def style_from_seed(seed: int, style_dim: int) -> torch.Tensor:
+    """The style code of ``seed``: (1, style_dim) float32 drawn from N(0, I) by a CPU generator
+    seeded with it. The one map from a style seed to a code (the Colorizer, ``tinct colorize
+    --style``, hint files, the ``styles`` protocol and a method's default all use it), so a
+    seed names the same code everywhere and on every device."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"a style seed is a whole number >= 0, got {seed!r}")
+    if style_dim < 1:
+        raise ValueError(f"style_dim must be >= 1, got {style_dim}")
+    return torch.randn(1, style_dim, generator=torch.Generator().manual_seed(seed))
 
 
 StepRun = Callable[..., tuple[torch.Tensor, dict, dict]]
