@@ -27,7 +27,9 @@ read)::
 - ``regions``: colours of the regions the model ranks (GuidingPainter asks about region 1,
   then 2, ...), in rank order; ``null`` leaves a region without a hint.
 - ``tags`` (version 2): colour tags from the model's vocabulary (``tinct colorize --list-tags``).
-- ``style`` (version 2): a whole number >= 0 seeding the style code of a style-based model.
+- ``style`` (version 2): a whole number >= 0 seeding the style code of a style-based model, or
+  ``"A,B@T"``: the style between seeds A and B, ``(1 - T) w_A + T w_B`` (T in [0, 1], linear in
+  the code; :class:`StyleMix`).
 - ``scribbles`` (version 2): polylines drawn over edges where colour leaked, like strokes
   but without a colour.
 
@@ -62,6 +64,7 @@ __all__ = [
     "Point",
     "Scribble",
     "Stroke",
+    "StyleMix",
     "format_color",
     "hint_pixels",
     "load_hints",
@@ -141,16 +144,33 @@ class Scribble:
 
 
 @dataclass(frozen=True)
+class StyleMix:
+    """The style between two style seeds: the code ``(1 - t) w_first + t w_second``, linear in
+    the code (``t`` in [0, 1]). Written ``"first,second@t"`` (``"3,9@0.5"``)."""
+
+    first: int
+    second: int
+    t: float
+
+    def __str__(self) -> str:
+        return f"{self.first},{self.second}@{self.t:g}"
+
+
+Style = "int | StyleMix"  # what Hints.style holds (besides None)
+
+
+@dataclass(frozen=True)
 class Hints:
     """Everything a hint file holds: points, strokes, ranked-region colours (None = no hint
-    for that region), colour tags, a style seed (None = the model's default) and scribbles.
+    for that region), colour tags, a style (a seed, or a :class:`StyleMix` between two seeds;
+    None = the model's default) and scribbles.
     Which of them a model takes is its :class:`~tinct.methods.base.Guidance`."""
 
     points: tuple[Point, ...] = ()
     strokes: tuple[Stroke, ...] = ()
     regions: tuple[Color | None, ...] = field(default=())
     tags: tuple[str, ...] = ()
-    style: int | None = None
+    style: int | StyleMix | None = None
     scribbles: tuple[Scribble, ...] = ()
 
     @property
@@ -194,7 +214,7 @@ class Hints:
             ],
             "regions": [None if c is None else format_color(c) for c in self.regions],
             "tags": list(self.tags),
-            "style": self.style,
+            "style": str(self.style) if isinstance(self.style, StyleMix) else self.style,
             "scribbles": [{"points": [[x, y] for x, y in s.points], "width": s.width} for s in self.scribbles],
         }
 
@@ -300,13 +320,31 @@ def _tag(item, where: str) -> str:
     return item.strip()
 
 
-def parse_style(value, where: str = "style") -> int | None:
-    """A style seed: a whole number >= 0 (or None: the model's default)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise HintFileError(f"{where} must be a whole number >= 0 (a style seed), got {value!r}")
-    return value
+_STYLE_FORMS = "a whole number >= 0 (a style seed) or 'A,B@T', the style between seeds A and B (e.g. '3,9@0.5', T in [0, 1])"
+
+
+def parse_style(value, where: str = "style") -> int | StyleMix | None:
+    """A style: a seed (a whole number >= 0, or its digits as a string), ``"A,B@T"`` between two
+    seeds (a :class:`StyleMix`, T in [0, 1]), a :class:`StyleMix`, or None (the model's default).
+    A :class:`HintFileError` naming ``where`` and the accepted forms otherwise."""
+    if value is None or isinstance(value, StyleMix):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        seeds, at, mix = text.partition("@")
+        parts = [part.strip() for part in seeds.split(",")]
+        if at and len(parts) == 2 and all(part.isdigit() for part in parts):
+            try:
+                t = float(mix)
+            except ValueError:
+                t = float("nan")
+            if 0.0 <= t <= 1.0:
+                return StyleMix(int(parts[0]), int(parts[1]), t)
+    raise HintFileError(f"{where} must be {_STYLE_FORMS}, got {value!r}")
 
 
 # ----------------------------------------------------------------------------- files
