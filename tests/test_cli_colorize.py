@@ -196,3 +196,75 @@ def test_a_tag_model_takes_tags_lists_them_and_names_the_closest_to_a_typo(sketc
     assert plain.shape == tagged.shape and not np.array_equal(plain, tagged)  # the tags reach the network
     cli.fails(["colorize", folder / "a.png", "-o", out / "x.png", "--model", checkpoint, "--tags", "yelow"],
               match="yelow.*closest known: yellow")
+
+
+@pytest.fixture(scope="module")
+def style_model(tmp_path_factory):
+    """A tiny RASC checkpoint (a style-based model)."""
+    import torch
+
+    from tinct.methods.rasc import RASC, Config
+
+    torch.manual_seed(0)
+    model = RASC(Config(base_channels=8, max_channels=32, depth=2, style_dim=16, disc_channels=8, disc_layers=3))
+    return str(model.save_pretrained(tmp_path_factory.mktemp("models") / "rasc"))
+
+
+def test_a_style_seed_gives_the_same_picture_and_another_seed_another(sketches, style_model, tmp_path):
+    folder, _, _ = sketches
+    out = tmp_path / "out"
+    for name, style in (("s3", "3"), ("again", "3"), ("s4", "4"), ("plain", None), ("s0", "0")):
+        assert _colorize(folder / "a.png", "-o", out / f"{name}.png", *(("--style", style) if style else ()),
+                         model=style_model) == 0
+    pictures = {name: np.asarray(Image.open(out / f"{name}.png")) for name in ("s3", "again", "s4", "plain", "s0")}
+    assert np.array_equal(pictures["s3"], pictures["again"])
+    assert not np.array_equal(pictures["s3"], pictures["s4"])
+    assert np.array_equal(pictures["plain"], pictures["s0"])  # no style: seed 0
+
+
+def test_styles_writes_one_picture_per_seed(sketches, style_model, tmp_path):
+    folder, _, _ = sketches
+    out = tmp_path / "out"
+    assert _colorize(folder / "a.png", "-o", out / "a.png", "--styles", "3", model=style_model) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a_s0.png", "a_s1.png", "a_s2.png"]
+    assert _colorize(folder / "a.png", "-o", tmp_path / "one.png", "--style", "1", model=style_model) == 0
+    assert np.array_equal(np.asarray(Image.open(out / "a_s1.png")), np.asarray(Image.open(tmp_path / "one.png")))
+    assert not np.array_equal(np.asarray(Image.open(out / "a_s0.png")), np.asarray(Image.open(out / "a_s1.png")))
+    # a folder: every picture's variations, in the output folder's tree
+    assert _colorize(folder, "-o", tmp_path / "many", "--styles", "2", "--format", "ora", model=style_model) == 0
+    assert sorted(str(p.relative_to(tmp_path / "many")) for p in (tmp_path / "many").rglob("*.ora")) == [
+        "a_s0.ora", "a_s1.ora", "sub/b_s0.ora", "sub/b_s1.ora"]
+
+
+def test_a_style_between_two_seeds_and_in_a_hint_file(sketches, style_model, tmp_path):
+    folder, _, _ = sketches
+    out = tmp_path / "out"
+    for name, style in (("s3", "3"), ("s9", "9"), ("start", "3,9@0"), ("end", "3,9@1"), ("mid", "3,9@0.5")):
+        assert _colorize(folder / "a.png", "-o", out / f"{name}.png", "--style", style, model=style_model) == 0
+    pictures = {name: np.asarray(Image.open(out / f"{name}.png")) for name in ("s3", "s9", "start", "end", "mid")}
+    assert np.array_equal(pictures["start"], pictures["s3"]) and np.array_equal(pictures["end"], pictures["s9"])
+    assert not np.array_equal(pictures["mid"], pictures["s3"]) and not np.array_equal(pictures["mid"], pictures["s9"])
+    saved = tmp_path / "hints.json"
+    assert _colorize(folder / "a.png", "-o", out / "x.png", "--style", "3,9@0.5", "--save-hints", saved,
+                     model=style_model) == 0
+    assert json.loads(saved.read_text())["style"] == "3,9@0.5"
+    assert _colorize(folder / "a.png", "-o", out / "file.png", "--hints", saved, model=style_model) == 0
+    assert np.array_equal(np.asarray(Image.open(out / "file.png")), pictures["mid"])
+
+
+def test_style_errors_are_clear(sketches, models, style_model, tmp_path, cli):
+    folder, _, _ = sketches
+    a, out = folder / "a.png", tmp_path / "o.png"
+
+    def fails(*args, match, model=style_model, code=2):
+        cli.fails(["colorize", a, "-o", out, *args, "--model", model, "--size", "32"], match, code=code)
+
+    forms = r"--style must be a whole number >= 0 \(a style seed.*or 'A,B@T'"
+    fails("--style", "3,9", match=forms + r".*got '3,9'")
+    fails("--style", "3,9@1.5", match=forms)
+    fails("--style", "-2", match=forms)
+    fails("--styles", "2", model=models["guiding_painter"], match="model guiding_painter takes no style; it takes:")
+    fails("--style", "3,9@0.5", model=models["point_hints"], match="model point_hints takes no style")
+    fails("--styles", "2", "--style", "1", match="give --style or --styles, not both")
+    fails("--styles", "0", match="--styles takes a number of styles >= 1")
+    assert not out.exists()

@@ -170,3 +170,17 @@ def test_version_2_adds_tags_style_and_scribbles(tmp_path):
     mask = scribble_mask(hints, 100, 100)
     assert mask[20, 10] and mask[40, 30] and mask[50, 50] and mask.sum() < 200
     assert Hints().merged(hints).style == 3 and hints.merged(Hints(style=0)).style == 0
+
+
+def test_a_style_between_two_seeds(tmp_path):
+    from tinct.hintfile import StyleMix, parse_style
+
+    hints = load_hints(_write(tmp_path, {"version": 2, "style": "3,9@0.25"}))
+    assert hints.style == StyleMix(3, 9, 0.25) and hints.kinds == ("style",)
+    assert hints.to_dict()["style"] == "3,9@0.25"
+    assert load_hints(save_hints(hints, tmp_path / "again.json")) == hints
+    assert parse_style(" 3 , 9 @ 1") == StyleMix(3, 9, 1.0) and parse_style("7") == 7 and parse_style(None) is None
+    assert Hints(style=4).merged(hints).style == StyleMix(3, 9, 0.25)
+    for bad in ("3,9", "3,9@1.5", "3,9@-0.5", "3;9@0.5", "a,b@0.5", "3,9,4@0.5", "", 2**63, [3, 9]):
+        with pytest.raises(HintFileError, match=r"hints: style must be a whole number >= 0 .*or 'A,B@T'"):
+            Hints.from_dict({"version": 2, "style": bad})

@@ -505,7 +505,7 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"
 def test_every_shipped_config_reads_and_builds_its_model(path):
     from tinct.train import build_method
 
-    method = next(name for name in METHODS if path.name.startswith(name + "_"))
+    method = next(name for name in METHODS if path.stem == name or path.name.startswith(name + "_"))
     sections = read_overrides(path)
     override(TrainConfig(), sections["train"], where=str(path))
     model = build_method(method, sections["model"])

@@ -153,11 +153,15 @@ def _colorize(args: argparse.Namespace) -> int:
         return 0
     if args.output is None or not args.input:
         raise UsageError("colorize needs IN... and -o OUT (or --list-tags)")
+    if args.styles is not None and args.styles < 1:
+        raise UsageError(f"--styles takes a number of styles >= 1, got {args.styles}")
+    if args.styles is not None and args.style is not None:
+        raise UsageError("--styles N writes the styles of seeds 0 ... N-1; give --style or --styles, not both")
     batch = plan(args.input, args.output, suffix=f".{args.format or 'png'}", file_suffixes=COLORIZE_FORMATS,
                  format_flag=args.format)
     request = _request(args)
     try:
-        colorizer.check(request)
+        colorizer.check(request if args.styles is None else _with_style(request, 0))
     except GuidanceError as error:
         raise UsageError(str(error)) from None
     if args.save_hints is not None:
@@ -170,12 +174,26 @@ def _colorize(args: argparse.Namespace) -> int:
         print(f"wrote {args.save_hints}", file=sys.stderr)
 
     def work(source: Path, target: Path) -> None:
-        result = colorizer.colorize(source, request=request)
-        for warning in result.warnings:
-            print(f"tinct: warning: {source}: {warning}", file=sys.stderr)
-        result.save(target, transparent=args.transparent)
+        if args.styles is None:
+            jobs = [(request, target)]
+        else:  # name_s0.png ... name_s{N-1}.png, seeds 0 ... N-1, one region map for all
+            source = colorizer.prepare(source)
+            jobs = [(_with_style(request, seed), target.with_name(f"{target.stem}_s{seed}{target.suffix}"))
+                    for seed in range(args.styles)]
+        for guidance, path in jobs:
+            result = colorizer.colorize(source, request=guidance)
+            for warning in result.warnings:
+                print(f"tinct: warning: {path}: {warning}", file=sys.stderr)
+            result.save(path, transparent=args.transparent)
 
     return run(batch, work, desc="colorize")
+
+
+def _with_style(request, seed: int):
+    """``request`` with the style seed ``seed`` (``--styles``)."""
+    from dataclasses import replace
+
+    return replace(request, hints=replace(request.hints, style=seed))
 
 
 def _training_size(model: str) -> int | None:
@@ -217,7 +235,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     config = EvalConfig(data=args.data, size=args.size, hint_counts=counts, max_hints=args.max_hints,
                         benchmark=args.benchmark, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
                         samples=args.samples, weights=args.weights, training_size=_training_size(args.model),
-                        gaps=args.gaps)
+                        gaps=args.gaps, styles=args.styles)
     model = load_model(args.model)
     result = evaluate(model, config)
     out = write_report(result, args.out)
@@ -388,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  tinct colorize examples/sunflower_sketch.png -o out/sunflower.png\n"
         "  tinct colorize page.png -o page.ora --colors '#f2c641,#3a7bd5' --save-hints page_hints.json\n"
         "  tinct colorize scans/ -o colored/ --hints page_hints.json --format ora --transparent\n"
+        "  tinct colorize house.png -o out/house.png --model rasc --styles 6   (house_s0.png ... house_s5.png)\n"
+        "  tinct colorize house.png -o out/mix.png --model rasc --style 3,9@0.5\n"
         "hint files (JSON, normalised coordinates, so they apply at any size): see docs/hints.md",
     )
     colorize.add_argument("input", type=Path, nargs="*", metavar="IN", help="sketch files or folders")
@@ -416,8 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--tags", default=None, metavar="TAG,TAG,...",
                           help="colour tags from the model's vocabulary, e.g. yellow,hair_brown (tag-based "
                           "models; --list-tags prints the vocabulary); replaces the hint file's tags")
-    colorize.add_argument("--style", type=int, default=None, metavar="SEED",
-                          help="style seed, a whole number (style-based models); replaces the hint file's style")
+    colorize.add_argument("--style", default=None, metavar="SEED|A,B@T",
+                          help="style of a style-based model (RASC): a seed, a whole number (the same seed gives "
+                          "the same picture), or A,B@T, the style between seeds A and B (T in [0, 1], linear in "
+                          "the style code), e.g. 3,9@0.5; replaces the hint file's style (default: seed 0)")
+    colorize.add_argument("--styles", type=int, default=None, metavar="N",
+                          help="write N variations in the styles of seeds 0 ... N-1 (style-based models): OUT's "
+                          "name with _s0 ... _s{N-1} before the suffix, e.g. out_s0.png")
     colorize.add_argument("--scribble", action="append", default=[], metavar="x1,y1,x2,y2,...[@W]",
                           help="a scribble over an edge where colour leaked, coordinates in [0, 1], W its width "
                           "as a fraction of the longer side (default 0.01) (models that take scribbles; "
@@ -449,7 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
         "policy; write metrics.json, results.md (a table in the papers' layout) and samples.png "
         "(sketch | guidance | output | ground truth). A reference-based model (SCFT) is measured instead "
         "with two kinds of reference: the image's own colour-shifted, TPS-warped copy, and the same OpenMoji "
-        "drawing in another skin tone (PSNR, SSIM, SC-PSNR, attention on the true correspondence). FID and "
+        "drawing in another skin tone (PSNR, SSIM, SC-PSNR, attention on the true correspondence). A style "
+        "model (RASC) paints every sketch in --styles N styles (best-of-N PSNR, SSIM and CDR of the closest "
+        "style, colour diversity between the styles, bleeding). FID and "
         "LPIPS need their published weight files (see --weights); without them they are reported as "
         "unavailable, with the reason.",
     )
@@ -473,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--samples", type=int, default=8, help="images in samples.png (default: 8)")
     evaluate.add_argument("--gaps", action="store_true",
                           help="open the test sketches' lines first: 2-6 gaps of 2-8 px each (tags protocol)")
+    evaluate.add_argument("--styles", type=int, default=8, metavar="N",
+                          help="styles per sketch, seeds 0 ... N-1 (styles protocol: best-of-N PSNR, diversity; "
+                          "default: 8)")
     evaluate.add_argument("--weights", default=None,
                           help="file or folder with FID/LPIPS weights (default: $TINCT_WEIGHTS_DIR, "
                           "then ~/.cache/tinct/weights)")

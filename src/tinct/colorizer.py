@@ -53,7 +53,10 @@ size and at full size) and handed to ``model.paint`` as network-size :class:`Inp
   (hint_colors, hint_mask) at the network size;
 - a reference picture is fitted to the network size; tags become a multi-hot vector over the
   model's vocabulary; a style seed becomes a code ``N(0, 1)`` of ``style_dim`` numbers drawn
-  from that seed (seed 0 when none is given); scribbles become a mask at the network size.
+  from that seed (:func:`tinct.methods.base.style_from_seed`; seed 0 when none is given), a
+  style between two seeds ``"A,B@T"`` the linear mix of their codes, and a code given as
+  numbers is used as it is (:func:`tinct.guidance.style_code`); scribbles become a mask at the
+  network size.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ import torch
 from torch import nn
 
 from tinct.background import background_regions
-from tinct.guidance import Request, check_request
+from tinct.guidance import Request, check_request, style_code
 from tinct.hintfile import Hints, channel_values, hint_pixels, scribble_mask
 from tinct.image import as_image, fit_square, resize, save_image, square_box
 from tinct.methods import find_model, load_model
@@ -513,9 +516,8 @@ class Colorizer:
         if guidance.tags:
             tags = torch.tensor([[float(tag in hints.tags) for tag in guidance.tags]], device=self.device)
         if guidance.style_dim:
-            seed = 0 if hints.style is None else hints.style
-            code = torch.randn(1, guidance.style_dim, generator=torch.Generator().manual_seed(seed))
-            style = code.to(self.device)
+            given = request.style_code if request.style_code is not None else hints.style
+            style = style_code(given, guidance.style_dim).to(self.device)
         if guidance.scribbles:
             mask = np.zeros((1, self.size, self.size), np.float32)
             if raster.scribbles is not None:
@@ -545,7 +547,9 @@ class Colorizer:
         file path. regions_colors: colours for the ranked regions in order (``"#rrggbb"``,
         ``"#rgb"``, RGB triples in [0, 1], or None to skip one); replaces the hints' ``regions``.
         reference: a colour image (path, array or ``(3, H, W)`` tensor). tags: colour tags of
-        the model's vocabulary; style: a style seed (a whole number); scribbles: polylines
+        the model's vocabulary; style: a style seed (a whole number), ``"A,B@T"`` (the style
+        between seeds A and B, T in [0, 1]) or a code tensor ``(style_dim,)`` / ``(1,
+        style_dim)``; scribbles: polylines
         (``{"points": [[x, y], ...], "width": w}``); each replaces the hints' own.
         request: a ready :class:`~tinct.guidance.Request` instead of the arguments above.
         Whatever the model does not take is an error naming what it takes.
@@ -577,7 +581,7 @@ class Colorizer:
         """The network's output for ``request`` without its local hints (points, strokes,
         region colours), kept in ``prepared`` per remaining guidance and seed."""
         hints = replace(request.hints, points=(), strokes=(), regions=())
-        bare = Request(hints=hints, reference=request.reference)
+        bare = Request(hints=hints, reference=request.reference, style_code=request.style_code)
         raster = self.rasterize(prepared, hints)
         inputs = self.inputs(prepared, bare, raster)
         key = (_digest(inputs.reference), _digest(inputs.tags), _digest(inputs.style), _digest(inputs.scribbles), seed)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -154,9 +155,6 @@ class StyleMix:
 
     def __str__(self) -> str:
         return f"{self.first},{self.second}@{self.t:g}"
-
-
-Style = "int | StyleMix"  # what Hints.style holds (besides None)
 
 
 @dataclass(frozen=True)
@@ -320,7 +318,8 @@ def _tag(item, where: str) -> str:
     return item.strip()
 
 
-_STYLE_FORMS = "a whole number >= 0 (a style seed) or 'A,B@T', the style between seeds A and B (e.g. '3,9@0.5', T in [0, 1])"
+MAX_STYLE_SEED = 2**63 - 1  # torch.Generator's seeds
+_STYLE_FORMS = "a whole number >= 0 (a style seed, below 2**63) or 'A,B@T', the style between seeds A and B (e.g. '3,9@0.5', T in [0, 1])"
 
 
 def parse_style(value, where: str = "style") -> int | StyleMix | None:
@@ -329,21 +328,16 @@ def parse_style(value, where: str = "style") -> int | StyleMix | None:
     A :class:`HintFileError` naming ``where`` and the accepted forms otherwise."""
     if value is None or isinstance(value, StyleMix):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_STYLE_SEED:
         return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return int(text)
-        seeds, at, mix = text.partition("@")
-        parts = [part.strip() for part in seeds.split(",")]
-        if at and len(parts) == 2 and all(part.isdigit() for part in parts):
-            try:
-                t = float(mix)
-            except ValueError:
-                t = float("nan")
-            if 0.0 <= t <= 1.0:
-                return StyleMix(int(parts[0]), int(parts[1]), t)
+    if isinstance(value, str) and len(value) <= 100:
+        seed = re.fullmatch(r"\s*([0-9]+)\s*", value)
+        if seed and int(seed[1]) <= MAX_STYLE_SEED:
+            return int(seed[1])
+        mix = re.fullmatch(r"\s*([0-9]+)\s*,\s*([0-9]+)\s*@\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*", value)
+        if (mix and 0.0 <= float(mix[3]) <= 1.0 and int(mix[1]) <= MAX_STYLE_SEED
+                and int(mix[2]) <= MAX_STYLE_SEED):
+            return StyleMix(int(mix[1]), int(mix[2]), float(mix[3]))
     raise HintFileError(f"{where} must be {_STYLE_FORMS}, got {value!r}")
 
 

@@ -132,8 +132,8 @@ def style_from_seed(seed: int, style_dim: int) -> torch.Tensor:
     seeded with it. The one map from a style seed to a code (the Colorizer, ``tinct colorize
     --style``, hint files, the ``styles`` protocol and a method's default all use it), so a
     seed names the same code everywhere and on every device."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"a style seed is a whole number >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValueError(f"a style seed is a whole number in [0, 2**63), got {seed!r}")
     if style_dim < 1:
         raise ValueError(f"style_dim must be >= 1, got {style_dim}")
     return torch.randn(1, style_dim, generator=torch.Generator().manual_seed(seed))

@@ -76,8 +76,9 @@ Choices the paper leaves open (no public code exists), with the reason for each:
   sums the per-layer mean absolute differences, as :mod:`tinct.methods.scft` does).
 
 Scaled for a CPU: ``base_channels`` 32 (32 ... 256 channels), ``style_dim`` 128 (StyleGAN2:
-512), a small discriminator (``disc_channels`` 16): 3.2 M parameters in G, 1.2 M in D, 17 MB of
-weights; about 1 s per batch of 8 at 128 px (G and D steps) on one core under bf16 autocast. The perceptual loss needs ImageNet VGG19 weights
+512), a small discriminator (``disc_channels`` 16): 3.2 M parameters in G (2.7 M without Region Formulation), 1.2 M in D,
+17 MB of weights; about 1 s per batch of 8 at 128 px (G and D steps) on one core under bf16
+autocast (2 s in float32), 0.7 s without Region Formulation. The perceptual loss needs ImageNet VGG19 weights
 (:mod:`tinct.nn.vgg`); without a local file it is off and the reason is logged once, as in
 SCFT (then the GAN loss is the only loss, and the paper's setting is not reproduced).
 """
