@@ -393,7 +393,7 @@ def test_evaluate_reference_settings(tmp_path, capsys):
     red = torch.tensor([1.0, 0.0, 0.0])[:, None, None]
     assert (result["samples"][:, 1] == red).all(1).any()  # the attended reference cells are outlined
     table = (write_report(result, tmp_path / "report") / "results.md").read_text()
-    assert "| scft | self | 70 |" in table and "| scft | family | 6 |" in table and "SC-PSNR" in table
+    assert "| scft | closed | self | 70 |" in table and "| scft | closed | family | 6 |" in table and "SC-PSNR" in table
     assert "attn↑" in table
 
     # points of the self setting: a warp that samples 4 px to the right and 2 px down
@@ -411,4 +411,4 @@ def test_evaluate_reference_settings(tmp_path, capsys):
     code = main(["evaluate", "--model", str(folder), "--size", "32", "--limit", "3", "--out", str(tmp_path / "ev")])
     assert code == 0
     out = capsys.readouterr().out
-    assert "| scft | self | 3 |" in out and "| scft | family | 0 |" in out and "skin tones" in out
+    assert "| scft | closed | self | 3 |" in out and "| scft | closed | family | 0 |" in out and "skin tones" in out
