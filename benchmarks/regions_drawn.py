@@ -10,9 +10,11 @@ with the default radii (``"auto"``, :func:`tinct.regions.auto_radii`) and with t
   that stays closed (every gap from 2 px up to it keeps the inside apart from the paper
   around it), and the radii ``"auto"`` chose;
 - cases: found / expected regions, ``ok`` where they agree (hatching and speed lines stop
-  inside an area, start at an outline, or run from one line to another; cross-hatching;
-  nested shapes with room between them, rings 8 px apart, a circle 6 px inside a square;
-  a face with two small closed eyes; a shirt with three buttons);
+  inside an area, start at an outline, or run from one line to another; cross-hatching in
+  the middle of a circle and all over one; nested shapes with room between them, rings
+  8 px apart, a circle 6 px inside a square; and what must stay as drawn: a face with two
+  small closed eyes, a shirt with three buttons, a row of eight small cells, a belt whose
+  line has a 3 px gap, a square closed by two strokes side by side);
 - the median time (of ``--repeat`` runs, OpenCV on ``--threads`` threads) of the region
   map of a drawn comic page (12 panels of shapes with gaps, nested shapes, hatching and
   polygons; 3 px lines at 1024 px, drawn at the same scale at every size), default radii.
@@ -103,7 +105,8 @@ def parallel_strokes(direction: float, spacing: float, inside, step: float = 0.2
 def hatched(kind: str, line: int = 3, stroke: int = 2, spacing: float = 6.0) -> np.ndarray:
     """A circle (100 px across) shaded with strokes at 45 degrees: ``middle`` (strokes that
     stop inside it), ``outline`` (strokes from the outline inwards), ``across`` (from one
-    side of the outline to the other) or ``cross`` (two directions, cells closed all round)."""
+    side of the outline to the other), ``cross`` (two directions, cells closed all round, in
+    its middle) or ``full`` (two directions, from one side of the outline to the other)."""
     image, draw = canvas()
     c, radius = CANVAS / 2, 50
     draw.ellipse((c - radius, c - radius, c + radius, c + radius), outline=0, width=line)
@@ -116,7 +119,7 @@ def hatched(kind: str, line: int = 3, stroke: int = 2, spacing: float = 6.0) -> 
         return math.hypot(x - c, y - c) < radius - 1
 
     segments = parallel_strokes(45, spacing, inside)
-    if kind == "cross":
+    if kind in ("cross", "full"):
         segments += parallel_strokes(-45, spacing, inside)
     for segment in segments:
         draw.line(segment, fill=0, width=stroke)
@@ -163,6 +166,44 @@ def face(eye: float = 8.0, line: int = 3) -> np.ndarray:
     return np.asarray(image)
 
 
+def belt(gap: int = 3, line: int = 3) -> np.ndarray:
+    """A shirt (a rectangle 100 x 130 px) with a belt 5 px wide across it whose lower line has a
+    ``gap`` px opening: the gap stays closed, the belt is a region of its own."""
+    image, draw = canvas()
+    draw.rectangle((30, 15, 130, 145), outline=0, width=line)
+    draw.rectangle((30, 70, 130, 70 + line - 1), fill=0)
+    draw.rectangle((30, 75 + line, 130, 74 + 2 * line), fill=0)
+    if gap:
+        draw.rectangle((80, 75 + line, 79 + gap, 74 + 2 * line), fill=255)
+    return np.asarray(image)
+
+
+def overlapping_strokes(overlap: int = 30, apart: int = 5, line: int = 3) -> np.ndarray:
+    """A square (100 px across) whose top side is two strokes that overlap side by side over
+    ``overlap`` px, ``apart`` px apart (a sketchy closed outline: the slit between them stays
+    closed)."""
+    image, draw = canvas()
+    low, high, middle = 30, 130, 80
+    draw.line((low, low, low, high), fill=0, width=line)
+    draw.line((high, low + apart + line, high, high), fill=0, width=line)
+    draw.line((low, high, high, high), fill=0, width=line)
+    draw.line((low, low, middle + overlap // 2, low), fill=0, width=line)
+    draw.line((middle - overlap // 2, low + apart + line, high, low + apart + line), fill=0, width=line)
+    return np.asarray(image)
+
+
+def cell_row(cells: int = 8, cell: int = 5, line: int = 3) -> np.ndarray:
+    """A frame (130 px across) with a row of ``cells`` small closed cells ``cell`` px across
+    inside (teeth, a film strip): drawn areas in a row, not a pattern of hatching."""
+    image, draw = canvas()
+    draw.rectangle((15, 15, CANVAS - 16, CANVAS - 16), outline=0, width=line)
+    left, top, pitch = 40, 70, cell + line
+    draw.rectangle((left, top, left + cells * pitch + line - 1, top + pitch + line - 1), outline=0, width=line)
+    for k in range(1, cells):
+        draw.rectangle((left + k * pitch, top, left + k * pitch + line - 1, top + pitch + line - 1), fill=0)
+    return np.asarray(image)
+
+
 def shirt(button: float = 8.0, line: int = 3) -> np.ndarray:
     """A shirt (a rectangle 80 x 130 px) with three round buttons ``button`` px across inside."""
     image, draw = canvas()
@@ -178,6 +219,7 @@ CASES = {
     "hatching from the outline": (lambda: hatched("outline"), 2),
     "hatching across a circle": (lambda: hatched("across"), 2),
     "cross-hatching (closed cells)": (lambda: hatched("cross"), 2),
+    "cross-hatching over a circle": (lambda: hatched("full"), 2),
     "speed lines that stop inside": (lambda: speed_lines("open"), 2),
     "speed lines across the panel": (lambda: speed_lines("across"), 2),
     "circle in circle in square": (lambda: nested(45, 22), 4),
@@ -186,6 +228,9 @@ CASES = {
     "face with two 8 px eyes": (lambda: face(8.0), 4),
     "face with two 5 px eyes": (lambda: face(5.0), 4),
     "shirt with three 8 px buttons": (lambda: shirt(8.0), 5),
+    "row of eight 5 px cells": (lambda: cell_row(), 10),
+    "belt with a 3 px gap": (lambda: belt(3), 4),
+    "strokes overlapping 30 px": (lambda: overlapping_strokes(), 2),
 }
 
 

@@ -2,7 +2,8 @@
 and baseline: a new method gets all of this by being registered in ``METHODS``.
 
 Tiny configs are made generically: every config field named below is shrunk when the method
-has it (B = 2, 32 x 32 px, 8 base channels).
+has it (B = 2, 32 x 32 px, 8 base channels); a method built over a backbone (edge enhancement)
+gets a fresh tiny one, saved with it, instead of a shipped one.
 """
 
 import dataclasses
@@ -25,7 +26,7 @@ from tinct.methods import METHODS, load_model
 from tinct.methods.base import GUIDANCE_KINDS, Guidance, Inputs, Method, Step
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {"base_channels": 8, "disc_channels": 8, "depth": 2, "res_blocks": 1, "num_segments": 6}
+TINY = {"base_channels": 8, "disc_channels": 8, "depth": 2, "res_blocks": 1, "num_segments": 6, "backbone": "inline"}
 SIZE = 32
 
 

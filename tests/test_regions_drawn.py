@@ -1,7 +1,12 @@
-"""Trapped-ball regions on drawn line art: gaps, hatching, speed lines, nested shapes, eyes
-(the cases of benchmarks/regions_drawn.py, drawn with PIL on a 160 px canvas)."""
+"""Trapped-ball regions on drawn line art: gaps, hatching, speed lines, nested shapes, eyes.
 
+Every drawn case of benchmarks/regions_drawn.py is a test here (the module is loaded from
+its file, as the benchmark draws them: PIL on a 160 px canvas); the tests below check where
+the labels go, some on drawings of their own."""
+
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +15,11 @@ from PIL import Image, ImageDraw
 from tinct.regions import auto_radii, ink_mask, trapped_ball
 
 SIZE = 160
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "regions_drawn.py"
+_spec = importlib.util.spec_from_file_location("regions_drawn", _PATH)
+drawn = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(drawn)
 
 
 def canvas():
@@ -130,3 +140,68 @@ def test_buttons_stay_regions_of_their_own():
     labels = trapped_ball(np.asarray(image))
     assert labels.max() == 5
     assert len({labels[45, 80], labels[80, 80], labels[115, 80], labels[30, 60], labels[5, 5]}) == 5
+
+
+@pytest.mark.parametrize("name", list(drawn.CASES))
+def test_benchmark_case(name):
+    draw, expected = drawn.CASES[name]
+    assert trapped_ball(draw()).max() == expected
+
+
+def disc(radius: float) -> np.ndarray:
+    return np.hypot(*np.mgrid[:SIZE, :SIZE] - SIZE / 2) < radius
+
+
+def test_cross_hatching_cells_join_the_area_around_them():
+    sketch = drawn.hatched("cross")  # closed cells between crossing 2 px strokes, 6 px apart
+    labels = trapped_ball(sketch)
+    assert labels.max() == 2
+    inside, paper = labels[80, 40], labels[5, 5]
+    assert inside != paper
+    free = ~ink_mask(sketch)
+    assert (labels[disc(28) & free] == inside).all()  # every cell of the patch
+    assert trapped_ball(sketch, radii=(3, 2, 1)).max() == 2
+
+
+def test_a_shape_cross_hatched_all_over_is_one_region():
+    sketch = drawn.hatched("full")  # no open area around the cells: they make the circle's region
+    labels = trapped_ball(sketch)
+    assert labels.max() == 2
+    free = ~ink_mask(sketch)
+    assert (labels[disc(46) & free] == labels[80, 80]).all()
+    assert labels[80, 80] != labels[5, 5]
+
+
+def test_hatching_from_the_outline_joins_the_area_around_it():
+    sketch = drawn.hatched("outline")  # strips that open into the area through mouths narrower than the ball
+    labels = trapped_ball(sketch)
+    assert labels.max() == 2
+    free = ~ink_mask(sketch)
+    assert (labels[disc(47) & free] == labels[60, 60]).all()
+    assert labels[60, 60] != labels[5, 5]
+
+
+def test_two_shapes_closer_than_the_ball_leave_one_area_between_them():
+    sketch = drawn.nested(55, 30)  # a circle 6 px inside a square: passages of 5-7 px
+    labels = trapped_ball(sketch)
+    assert labels.max() == 4
+    corners = {labels[20, 20], labels[20, 139], labels[139, 20], labels[139, 139]}
+    assert len(corners) == 1
+    assert len(corners | {labels[5, 5], labels[80, 40], labels[80, 80]}) == 4  # paper, corners, ring, disc
+
+
+def test_small_cells_in_a_row_stay_regions_of_their_own():
+    # eight 5 px cells side by side: drawn areas in a row (teeth), not a pattern of hatching
+    labels = trapped_ball(drawn.cell_row())
+    assert labels.max() == 10
+    centres = [labels[70 + 5, 40 + 5 + 8 * k] for k in range(8)]
+    assert len(set(centres) | {labels[30, 30], labels[5, 5]}) == 10
+
+
+def test_gaps_and_slits_stay_closed():
+    labels = trapped_ball(drawn.belt(3))  # a 5 px belt whose lower line has a 3 px gap
+    assert labels.max() == 4
+    assert len({labels[40, 80], labels[76, 60], labels[110, 80], labels[5, 5]}) == 4
+    labels = trapped_ball(drawn.overlapping_strokes())  # two strokes side by side, 5 px apart
+    assert labels.max() == 2
+    assert labels[80, 80] != labels[5, 5]

@@ -1,7 +1,15 @@
 import pytest
 import torch
 
-from tinct.data.scribbles import TEST_WIDTHS, ab_edges, bleeding_edges, pick_edge, pseudo_scribble, thicken
+from tinct.data.scribbles import (
+    TEST_WIDTHS,
+    ab_edges,
+    bleeding_edges,
+    pick_edge,
+    pseudo_scribble,
+    scribble_and_edge,
+    thicken,
+)
 
 RED = (0.85, 0.2, 0.15)
 GREEN = (0.2, 0.7, 0.25)
@@ -88,3 +96,26 @@ def test_pseudo_scribble_is_deterministic_and_validates():
         pseudo_scribble(target, _bled(target), width_range=(0, 3))
     with pytest.raises(ValueError):
         thicken(torch.zeros(2, 1, 8, 8, dtype=torch.bool), torch.tensor([1]))
+
+
+def test_hysteresis_in_one_pass_equals_kornias_iterative_one():
+    from kornia.filters import canny
+
+    from tinct.data.scribbles import _hysteresis
+
+    generator = torch.Generator().manual_seed(0)
+    ab = torch.nn.functional.avg_pool2d(torch.rand(4, 1, 48, 48, generator=generator), 5, stride=1, padding=2)
+    ab = torch.cat([ab, _halves(batch=1, size=48)[:, :1]])  # smooth noise (long weak chains) and a step
+    for low, high in ((0.02, 0.05), (0.1, 0.2)):
+        _, iterative = canny(ab, low_threshold=low, high_threshold=high)
+        _, graded = canny(ab, low_threshold=low, high_threshold=high, hysteresis=False)
+        assert torch.equal(torch.from_numpy(_hysteresis(graded[:, 0].numpy())), iterative[:, 0] > 0)
+
+
+def test_scribble_and_edge_gives_the_one_pixel_edge_under_the_scribble():
+    target = _halves()
+    scribble, edge = scribble_and_edge(target, _bled(target), width_range=(5, 5),
+                                       generator=torch.Generator().manual_seed(0))
+    assert torch.equal(scribble, pseudo_scribble(target, _bled(target), width_range=(5, 5),
+                                                 generator=torch.Generator().manual_seed(0)))
+    assert (edge <= scribble).all() and (edge[:, 0, 4:28].sum(dim=-1) == 1).all()  # 1 px wide

@@ -94,10 +94,11 @@ def _scribble(text: str):
     usage = "x1,y1,x2,y2,...[@WIDTH] with coordinates in [0, 1] and WIDTH a fraction of the longer side"
     coordinates, _, width = text.partition("@")
     values = _numbers(coordinates, "--scribble", usage)
-    width_value = _numbers(width, "--scribble", usage)[0] if width else DEFAULT_STROKE_WIDTH
-    if len(values) < 2 or len(values) % 2 or not all(0.0 <= v <= 1.0 for v in values) or not 0 < width_value <= 1:
+    widths = _numbers(width, "--scribble", usage) if width else [DEFAULT_STROKE_WIDTH]
+    if (len(widths) != 1 or not 0 < widths[0] <= 1 or len(values) < 2 or len(values) % 2
+            or not all(0.0 <= v <= 1.0 for v in values)):
         raise UsageError(f"--scribble takes {usage}, got {text!r}")
-    return Scribble(points=tuple(zip(values[0::2], values[1::2])), width=width_value)
+    return Scribble(points=tuple(zip(values[0::2], values[1::2])), width=widths[0])
 
 
 def _request(args: argparse.Namespace):
@@ -235,7 +236,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     config = EvalConfig(data=args.data, size=args.size, hint_counts=counts, max_hints=args.max_hints,
                         benchmark=args.benchmark, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
                         samples=args.samples, weights=args.weights, training_size=_training_size(args.model),
-                        gaps=args.gaps, styles=args.styles)
+                        gaps=args.gaps, styles=args.styles, scribble_hints=args.scribble_hints)
     model = load_model(args.model)
     result = evaluate(model, config)
     out = write_report(result, args.out)
@@ -408,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  tinct colorize scans/ -o colored/ --hints page_hints.json --format ora --transparent\n"
         "  tinct colorize house.png -o out/house.png --model rasc --styles 6   (house_s0.png ... house_s5.png)\n"
         "  tinct colorize house.png -o out/mix.png --model rasc --style 3,9@0.5\n"
+        "  tinct colorize cat.png -o out/cat.png --model edge_enhance --point 0.4,0.5,#f2c641 "
+        "--scribble 0.52,0.40,0.55,0.61@0.01\n"
         "hint files (JSON, normalised coordinates, so they apply at any size): see docs/hints.md",
     )
     colorize.add_argument("input", type=Path, nargs="*", metavar="IN", help="sketch files or folders")
@@ -445,8 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "name with _s0 ... _s{N-1} before the suffix, e.g. out_s0.png")
     colorize.add_argument("--scribble", action="append", default=[], metavar="x1,y1,x2,y2,...[@W]",
                           help="a scribble over an edge where colour leaked, coordinates in [0, 1], W its width "
-                          "as a fraction of the longer side (default 0.01) (models that take scribbles; "
-                          "repeatable; added to the hint file's scribbles)")
+                          "as a fraction of the longer side (default 0.01) (models that take scribbles: "
+                          "edge_enhance; repeatable; added to the hint file's scribbles). It also splits a region "
+                          "of the result it crosses, e.g. over a gap in the lines, so each side gets its own colour")
     colorize.add_argument("--list-tags", action="store_true",
                           help="print the model's colour-tag vocabulary and exit")
     colorize.add_argument("--save-hints", type=Path, default=None, metavar="FILE",
@@ -476,7 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
         "with two kinds of reference: the image's own colour-shifted, TPS-warped copy, and the same OpenMoji "
         "drawing in another skin tone (PSNR, SSIM, SC-PSNR, attention on the true correspondence). A style "
         "model (RASC) paints every sketch in --styles N styles (best-of-N PSNR, SSIM and CDR of the closest "
-        "style, colour diversity between the styles, bleeding). FID and "
+        "style, colour diversity between the styles, bleeding). An edge-enhancement model gets a scribble over "
+        "an edge the colour bled across in each test image (local PSNR and CDR within 7 px of it, full PSNR, "
+        "without and with the scribble). FID and "
         "LPIPS need their published weight files (see --weights); without them they are reported as "
         "unavailable, with the reason.",
     )
@@ -503,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--styles", type=int, default=8, metavar="N",
                           help="styles per sketch, seeds 0 ... N-1 (styles protocol: best-of-N PSNR, diversity; "
                           "default: 8)")
+    evaluate.add_argument("--scribble-hints", type=int, default=3, metavar="K",
+                          help="the model's own hints given with every scribble (scribbles protocol: edge "
+                          "enhancement; default: 3)")
     evaluate.add_argument("--weights", default=None,
                           help="file or folder with FID/LPIPS weights (default: $TINCT_WEIGHTS_DIR, "
                           "then ~/.cache/tinct/weights)")

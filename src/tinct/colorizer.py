@@ -30,7 +30,13 @@ Native resolution (DESIGN "Product"):
    *without* those hints (the other guidance, reference, tags, style, scribbles, kept), so a
    hint changes its own area and leaves the rest alone. The hint-free output is computed once
    per sketch and guidance and kept in the :class:`Prepared` (hint updates cost one pass);
-   ``local_hints=False`` lets the network's own spreading through;
+   ``local_hints=False`` lets the network's own spreading through. **Scribbles are walls**
+   (a product step beyond the edge-enhancement paper, which only corrects the network's
+   features): where a scribble crosses a region of the full-resolution map, e.g. over a gap in
+   the lines that let one area's colour into the next, that region is split along it
+   (:func:`tinct.regions.split_regions`) for this request, so each side is flattened to its own
+   colour; the split is computed per request and kept in the :class:`Prepared` by scribbles, the
+   prepared sketch itself never changes;
 4. the lines are multiplied over the flat colours (``flat x sketch luminance``) and every
    ink pixel (darker than ``threshold``) is copied from the input unchanged, so the lines
    of the result are the input's lines, pixel for pixel.
@@ -138,7 +144,8 @@ class Prepared:
     network_regions: int64 ``(S, S)`` the region map at the network size (-1 outside the
     picture's box); background: bool ``(K + 1,)`` per region label, the paper around the
     drawing (:func:`tinct.background.background_regions`); unhinted: the network's outputs
-    without local hints, by the rest of the request (:meth:`Colorizer.colorize`).
+    without local hints, by the rest of the request (:meth:`Colorizer.colorize`); walls: this
+    sketch prepared with its regions split along scribbles, by scribbles (:meth:`Colorizer.walled`).
     """
 
     original: torch.Tensor
@@ -155,6 +162,7 @@ class Prepared:
     network_regions: np.ndarray | None = None
     background: np.ndarray | None = None
     unhinted: dict = field(default_factory=dict, repr=False)
+    walls: dict = field(default_factory=dict, repr=False)
 
     def question_mask(self, index: int) -> np.ndarray:
         """bool ``(H, W)``: the pixels of question ``index`` (its regions)."""
@@ -386,10 +394,7 @@ class Colorizer:
                             network_sketch=network_sketch, box=box, method=method)
         prepared.background = background_regions(regions, ink)
         top, left, box_h, box_w = box
-        network_regions = np.full((self.size, self.size), -1, np.int64)
-        network_regions[top : top + box_h, left : left + box_w] = resize(
-            torch.from_numpy(regions.astype(np.int64)), (box_h, box_w), labels=True).numpy()
-        prepared.network_regions = network_regions
+        prepared.network_regions = self._network_regions(regions, box)
         if self.guidance.regions:
             prepared.guide = method["segments"]
             ranks = prepared.guide[0].argmax(0).cpu()  # (S, S)
@@ -399,6 +404,45 @@ class Colorizer:
             prepared.questions = self.questions(regions, full_ranks, prepared.background)
             prepared.guide_regions = _first_question(prepared)[regions]
         return prepared
+
+    def _network_regions(self, regions: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The full-resolution region map at the network size: int64 ``(S, S)``, -1 outside the box."""
+        top, left, box_h, box_w = box
+        network_regions = np.full((self.size, self.size), -1, np.int64)
+        network_regions[top : top + box_h, left : left + box_w] = resize(
+            torch.from_numpy(regions.astype(np.int64)), (box_h, box_w), labels=True).numpy()
+        return network_regions
+
+    def walled(self, prepared: Prepared, hints: Hints) -> Prepared:
+        """``prepared`` with its full-resolution regions split along the scribbles of ``hints``
+        (module docstring, step 3; beyond the paper): each scribble, as drawn at full size, is a
+        wall for this request (:func:`tinct.regions.split_regions`); the parts of a region take
+        new labels after the last, the paper around the drawing is found again with the walls as
+        lines (a pocket a scribble closes off is no longer background), and a part belongs to
+        the questions its region belonged to. ``prepared`` itself is unchanged: without
+        scribbles, or when they cut nothing, it is returned as it is; otherwise a copy sharing
+        its caches, kept in ``prepared.walls`` by scribbles."""
+        from tinct.regions import split_regions
+
+        if not hints.scribbles:
+            return prepared
+        key = hints.scribbles
+        if key not in prepared.walls:
+            wall = scribble_mask(hints, prepared.height, prepared.width)
+            regions, parent = split_regions(prepared.regions, wall, prepared.ink)
+            walled = prepared
+            if len(parent) > int(prepared.regions.max()) + 1:
+                parts = np.arange(int(prepared.regions.max()) + 1, len(parent))
+                questions = tuple(np.concatenate([question, parts[np.isin(parent[parts], question)]])
+                                  for question in prepared.questions)
+                walled = replace(prepared, regions=regions, background=background_regions(regions, prepared.ink | wall),
+                                 network_regions=self._network_regions(regions, prepared.box), questions=questions)
+                if prepared.guide_regions is not None:
+                    walled.guide_regions = _first_question(walled)[regions]
+            if len(prepared.walls) >= 4:  # a few scribble sets in an app session
+                prepared.walls.pop(next(iter(prepared.walls)))
+            prepared.walls[key] = walled
+        return prepared.walls[key]
 
     def questions(self, regions: np.ndarray, ranks: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, ...]:
         """The areas the product asks about, in order (each an array of region labels).
@@ -561,7 +605,7 @@ class Colorizer:
             request = Request.build(hints, regions_colors=regions_colors, reference=reference, tags=tags,
                                     style=style, scribbles=scribbles, max_pixels=self.max_pixels)
         self.check(request)
-        prepared = self.prepare(sketch)
+        prepared = self.walled(self.prepare(sketch), request.hints)
         raster = self.rasterize(prepared, request.hints)
         inputs = self.inputs(prepared, request, raster)
         unhinted = None

@@ -5,6 +5,8 @@
 - L1 reconstruction.
 - GuidingPainter's total-variance loss (eq. 11) and smoothness loss (eq. 10), written as the
   official code computes them (see each docstring).
+- Edge enhancement's colour gradient (eq. 2: Sobel magnitude of the a and b channels) and the
+  masked squared difference its edge and consistency losses take of it (eqs. 3 and 5).
 """
 
 from __future__ import annotations
@@ -108,3 +110,40 @@ def smoothness_loss(logits: torch.Tensor) -> torch.Tensor:
     diagonal = (logits[:, :, 1:, 1:] - logits[:, :, :-1, :-1]).abs().mean()
     antidiagonal = (logits[:, :, 1:, :-1] - logits[:, :, :-1, 1:]).abs().mean()
     return 0.25 * (vertical + horizontal + diagonal + antidiagonal)
+
+
+def ab_sobel(image: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
+    """The colour gradient of edge enhancement (eq. 2): the Sobel magnitude
+    ``sqrt((G_x * I)^2 + (G_y * I)^2 + eps)`` of the a and b channels of ``image``.
+
+    image: (B, 3, H, W) RGB in [0, 1]; the a and b channels (CIELAB, :func:`tinct.color.rgb_to_lab`)
+    are divided by :data:`tinct.color.AB_SCALE` (~[-1, 1]); the kernels are the paper's, not
+    normalised (a sharp step of height d gives 4 d). ``eps`` keeps the gradient of the square
+    root finite on flat colour. Computed in float32, also under mixed precision (kornia).
+    Returns (B, 2, H, W).
+    """
+    from kornia.filters import sobel
+
+    from tinct.color import AB_SCALE, rgb_to_lab
+
+    if image.ndim != 4 or image.shape[1] != 3:
+        raise ValueError(f"ab_sobel needs RGB (B, 3, H, W), got {tuple(image.shape)}")
+    with torch.autocast(image.device.type, enabled=False):
+        ab = rgb_to_lab(image.float())[:, 1:] / AB_SCALE
+        return sobel(ab, normalized=False, eps=eps)
+
+
+def masked_squared_error(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``E_{x,y in P} ||prediction(x, y) - target(x, y)||^2`` (eqs. 3 and 5): the squared
+    difference summed over channels, averaged over the pixels where ``mask`` is non-zero (over
+    the whole batch).
+
+    prediction, target: (B, C, H, W); mask: (B, 1, H, W) in [0, 1]. Returns a scalar, 0 when the
+    mask is empty (no pixel to compare, no gradient).
+    """
+    if prediction.shape != target.shape or mask.shape != (prediction.shape[0], 1, *prediction.shape[-2:]):
+        raise ValueError(f"masked_squared_error needs prediction and target (B, C, H, W) of one shape and a mask "
+                         f"(B, 1, H, W), got {tuple(prediction.shape)}, {tuple(target.shape)}, {tuple(mask.shape)}")
+    mask = mask.to(prediction.dtype)
+    squared = (prediction - target).pow(2).sum(dim=1, keepdim=True)  # (B, 1, H, W)
+    return (squared * mask).sum() / mask.sum().clamp_min(1.0)

@@ -14,7 +14,10 @@ the one registered under that name in :data:`PROTOCOLS`:
   (``gaps``);
 - ``styles`` (:mod:`tinct.evaluate.styles`): n styles per sketch (RASC): best-of-n PSNR, SSIM
   and CDR of the style closest to the ground truth, colour diversity across the styles,
-  bleeding, network and product.
+  bleeding, network and product;
+- ``scribbles`` (:mod:`tinct.evaluate.scribbles`): one pseudo-scribble over an edge colour bled
+  across per test image (edge enhancement): local PSNR and CDR within K = 7 of it and full PSNR,
+  without and with the scribble, network and product.
 
 FID and LPIPS are computed when their weight files are available and are reported as
 unavailable, with the reason, otherwise. :func:`write_report` writes ``metrics.json``,
@@ -61,10 +64,12 @@ class EvalConfig:
     training_size: int | None = None  # the model's training size (train_config.json), when known
     gaps: bool = False  # erase 2-8 px gaps from the test sketches' lines (tinct.data.gaps; tags protocol)
     styles: int = 8  # styles per sketch (seeds 0 .. styles - 1; styles protocol)
+    scribble_hints: int = 3  # the model's own hints given with every scribble (scribbles protocol)
 
     def __post_init__(self) -> None:
         checks = {"size": (self.size, 8), "batch_size": (self.batch_size, 1), "max_hints": (self.max_hints, 0),
-                  "samples": (self.samples, 0), "styles": (self.styles, 1), "limit": (1 if self.limit is None else self.limit, 1),
+                  "samples": (self.samples, 0), "styles": (self.styles, 1), "scribble_hints": (self.scribble_hints, 0),
+                  "limit": (1 if self.limit is None else self.limit, 1),
                   "training_size": (8 if self.training_size is None else self.training_size, 8)}
         for name, (value, least) in checks.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -132,13 +137,15 @@ class Protocol:
 
 
 def _protocols() -> dict[str, Protocol]:
-    from tinct.evaluate import hints, reference, styles, tags
+    from tinct.evaluate import hints, reference, scribbles, styles, tags
 
     return {"hints": Protocol("hints", hints.evaluate_hints, hints.hints_table, hints.sample_columns),
             "reference": Protocol("reference", reference.evaluate_reference, reference.reference_table,
                                   reference.sample_columns),
             "tags": Protocol("tags", tags.evaluate_tags, tags.tags_table, tags.sample_columns),
-            "styles": Protocol("styles", styles.evaluate_styles, styles.styles_table, styles.sample_columns)}
+            "styles": Protocol("styles", styles.evaluate_styles, styles.styles_table, styles.sample_columns),
+            "scribbles": Protocol("scribbles", scribbles.evaluate_scribbles, scribbles.scribbles_table,
+                                  scribbles.sample_columns)}
 
 
 def protocol(name: str) -> Protocol:
@@ -182,9 +189,10 @@ def _protocol_of(result: dict) -> str:
 
 
 def markdown_table(results: list[dict]) -> str:
-    """One table per protocol, in the papers' layouts (hints first, then references, tags, styles)."""
+    """One table per protocol, in the papers' layouts (hints first, then references, tags, styles,
+    scribbles)."""
     tables = []
-    for name in ("hints", "reference", "tags", "styles"):
+    for name in ("hints", "reference", "tags", "styles", "scribbles"):
         chosen = [r for r in results if _protocol_of(r) == name]
         if chosen:
             tables.append(protocol(name).table(chosen))

@@ -7,6 +7,7 @@ names, checkpoint folders and ``baseline:NAME``.
 """
 
 from tinct.methods.cwr import CWR
+from tinct.methods.edge_enhance import EdgeEnhance
 from tinct.methods.guiding_painter import GuidingPainter
 from tinct.methods.point_hints import PointHints
 from tinct.methods.pretrained import find_model, load_model, shipped_models
@@ -14,6 +15,6 @@ from tinct.methods.rasc import RASC
 from tinct.methods.scft import SCFT
 
 METHODS: dict = {"guiding_painter": GuidingPainter, "point_hints": PointHints, "scft": SCFT, "cwr": CWR,
-                 "rasc": RASC}
+                 "rasc": RASC, "edge_enhance": EdgeEnhance}
 
 __all__ = ["METHODS", "find_model", "load_model", "shipped_models"]

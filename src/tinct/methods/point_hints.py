@@ -24,6 +24,7 @@ from tinct.losses import l1_loss, lsgan_generator_loss
 from tinct.methods.base import GANMethod, Guidance, Inputs, cpu_generator
 from tinct.methods.checks import check_batch, check_hints
 from tinct.nn import NLayerDiscriminator, UNet, pix2pix_init_
+from tinct.nn.unet import EncoderHook
 
 
 @dataclass
@@ -69,13 +70,15 @@ class PointHints(GANMethod):
         )
         pix2pix_init_(self)
 
-    def forward(self, sketch: torch.Tensor, hint_colors: torch.Tensor, hint_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, sketch: torch.Tensor, hint_colors: torch.Tensor, hint_mask: torch.Tensor, *,
+                encoder_hook: EncoderHook | None = None) -> torch.Tensor:
         """sketch (B, 1, H, W) in [0, 1]; hint_colors (B, 3, H, W) in [0, 1], 0 where no hint;
-        hint_mask (B, 1, H, W) in {0, 1}. Returns RGB (B, 3, H, W) in [0, 1]."""
+        hint_mask (B, 1, H, W) in {0, 1}. Returns RGB (B, 3, H, W) in [0, 1]. encoder_hook: see
+        :meth:`tinct.nn.UNet.forward` (edge enhancement's add-ons; None: the plain model)."""
         check_hints(sketch, hint_colors, hint_mask)
         signed_hints = 2.0 * hint_colors - hint_mask  # signed colour inside hints, 0 outside
         inputs = torch.cat([to_signed(sketch), signed_hints, hint_mask], dim=1)  # (B, 5, H, W)
-        return from_signed(torch.tanh(self.colorizer(inputs)))
+        return from_signed(torch.tanh(self.colorizer(inputs, encoder_hook=encoder_hook)))
 
     # -- training
 

@@ -57,13 +57,14 @@ def _edges(channel: np.ndarray) -> np.ndarray:
 
 
 def discrepancy_ratio(truth_clusters: np.ndarray, output_clusters: np.ndarray, edges: np.ndarray, *,
-                      window: int = 7) -> float:
-    """Eq. 7 for given cluster maps (H, W) int and edge pixels (H, W) bool; 1.0 without edges."""
+                      window: int = 7, empty: float = 1.0) -> float:
+    """Eq. 7 for given cluster maps (H, W) int and edge pixels (H, W) bool; ``empty`` (1.0)
+    without a scored edge pixel."""
     if not truth_clusters.shape == output_clusters.shape == edges.shape:
         raise ValueError(f"shapes differ: {truth_clusters.shape}, {output_clusters.shape}, {edges.shape}")
     ys, xs = np.nonzero(edges)
     if len(ys) == 0:
-        return 1.0
+        return empty
     height, width = edges.shape
     half = window // 2
     differing = np.zeros(len(ys))
@@ -78,7 +79,7 @@ def discrepancy_ratio(truth_clusters: np.ndarray, output_clusters: np.ndarray, e
             shared += other & (output_clusters[ny, nx] == output_clusters[ys, xs])
     scored = differing > 0
     if not scored.any():
-        return 1.0
+        return empty
     return float(np.mean(1.0 - shared[scored] / differing[scored]))
 
 
@@ -99,22 +100,33 @@ def truth_clusters(target: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def cdr(output: torch.Tensor, target: torch.Tensor, *, window: int = 7,
-        truth: list[tuple[np.ndarray, np.ndarray]] | None = None) -> torch.Tensor:
+        truth: list[tuple[np.ndarray, np.ndarray]] | None = None, near: torch.Tensor | None = None) -> torch.Tensor:
     """Cluster discrepancy ratio per image: output, target (B, 3, H, W) RGB in [0, 1] -> (B,).
 
-    ``truth``: :func:`truth_clusters` of ``target``, if already computed.
+    ``truth``: :func:`truth_clusters` of ``target``, if already computed. ``near``: (B, 1, H, W)
+    bool, only the edge pixels inside it count (the ``scribbles`` protocol: within K of a
+    scribble's edge); a channel without a scored edge pixel there is left out of the image's
+    mean, and an image with none in either channel is NaN (aggregate with ``nanmean``).
     """
     if output.shape != target.shape:
         raise ValueError(f"expected two RGB batches of one shape, got {tuple(output.shape)} and {tuple(target.shape)}")
     truth = truth_clusters(target) if truth is None else truth
     if len(truth) != 2 * output.shape[0]:
         raise ValueError(f"truth holds {len(truth) // 2} images, the batch {output.shape[0]}")
+    if near is not None and near.shape != (output.shape[0], 1, *output.shape[-2:]):
+        raise ValueError(f"near must be (B, 1, H, W) = {(output.shape[0], 1, *output.shape[-2:])}, "
+                         f"got {tuple(near.shape)}")
+    within = None if near is None else near[:, 0].bool().cpu().numpy()
     ab = _lab_ab(output)
     scores = []
     for index in range(output.shape[0]):
-        per_channel = [
-            discrepancy_ratio(truth[2 * index + c][0], _clusters(ab[index, c]), truth[2 * index + c][1], window=window)
-            for c in (0, 1)
-        ]
-        scores.append(sum(per_channel) / 2)
+        per_channel = []
+        for c in (0, 1):
+            clusters, edges = truth[2 * index + c]
+            if within is not None:
+                edges = edges & within[index]
+            per_channel.append(discrepancy_ratio(clusters, _clusters(ab[index, c]), edges, window=window,
+                                                 empty=1.0 if within is None else float("nan")))
+        scored = [value for value in per_channel if not np.isnan(value)]
+        scores.append(sum(scored) / len(scored) if scored else float("nan"))
     return torch.tensor(scores, dtype=torch.float32)

@@ -24,8 +24,13 @@ their backward passes are deterministic on CUDA, where the built-in ones raise u
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
+
+#: ``(level, features) -> features``: replaces an encoder activation map (:meth:`UNet.forward`)
+EncoderHook = Callable[[int, torch.Tensor], torch.Tensor]
 
 
 def pad_replicate(image: torch.Tensor, *, bottom: int, right: int) -> torch.Tensor:
@@ -138,7 +143,18 @@ class UNet(nn.Module):
         )
         self.outc = nn.Conv2d(widths[0], out_channels, kernel_size=1)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    @property
+    def widths(self) -> list[int]:
+        """Channels of the encoder's activation maps per level: level 0 (full resolution,
+        after ``inc``) ... level ``depth`` (the bottleneck)."""
+        return [self.inc[0].out_channels] + [down[1][3].out_channels for down in self.downs]
+
+    def forward(self, image: torch.Tensor, *, encoder_hook: EncoderHook | None = None) -> torch.Tensor:
+        """``encoder_hook(level, features) -> features``, when given, may replace each encoder
+        activation map (level 0 = full resolution ... ``depth`` = the bottleneck; features of
+        the padded input, ``(B, widths[level], H' / 2**level, W' / 2**level)``) before the next
+        level and the decoder's skip read it (edge enhancement's add-ons). Without it the
+        output is the plain U-Net's."""
         if image.ndim != 4 or image.shape[1] != self.in_channels:
             raise ValueError(f"UNet expects (B, {self.in_channels}, H, W), got {tuple(image.shape)}")
         height, width = image.shape[-2:]
@@ -147,8 +163,11 @@ class UNet(nn.Module):
         if pad_bottom or pad_right:
             image = pad_replicate(image, bottom=pad_bottom, right=pad_right)
         skips = [self.inc(image)]
-        for down in self.downs:
-            skips.append(down(skips[-1]))
+        if encoder_hook is not None:
+            skips[0] = encoder_hook(0, skips[0])
+        for level, down in enumerate(self.downs, start=1):
+            features = down(skips[-1])
+            skips.append(features if encoder_hook is None else encoder_hook(level, features))
         features = skips.pop()  # bottleneck: (B, 2^(depth-1) b, H / 2^depth, W / 2^depth)
         for up in self.ups:
             features = up(features, skips.pop())
