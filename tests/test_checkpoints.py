@@ -21,13 +21,14 @@ def sketch():
     return fit_square(load_sketch(ROOT / "examples" / "sunflower_sketch.png"), 128)[None]  # (1, 1, 128, 128)
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", SHIPPED + ("edge_enhance",))
 def test_checkpoint_folder_is_complete_and_small(name):
     folder = ROOT / "checkpoints" / name
     assert {"MODEL_CARD.md", "config.json", "model.safetensors"} <= {p.name for p in folder.iterdir()}
     assert (folder / "model.safetensors").stat().st_size <= MAX_BYTES
     card = (folder / "MODEL_CARD.md").read_text()
     metric = "SC-PSNR" if name in REFERENCE_BASED else "NRI"
+    metric = "local PSNR" if name == "edge_enhance" else metric
     for needed in ("OpenMoji", "CC BY-SA 4.0", "tinct train", "PSNR", metric):
         assert needed in card, f"{name}/MODEL_CARD.md does not mention {needed!r}"
 
@@ -80,6 +81,28 @@ def test_shipped_scft_colours_a_full_size_sketch_like_its_reference():
     assert redness(from_red) > redness(from_blue) + 0.2
     with pytest.raises(ValueError, match="needs a reference"):
         colorizer.colorize(sketch)
+
+
+def test_shipped_edge_enhancement_changes_the_picture_near_a_scribble_only():
+    import cv2
+    import numpy as np
+
+    from tinct import Colorizer
+
+    colorizer = Colorizer.from_pretrained("edge_enhance")
+    assert colorizer.guidance.scribbles and colorizer.guidance.points
+    prepared = colorizer.prepare(ROOT / "examples" / "sunflower_sketch.png")
+    hints = {"version": 2, "points": [{"x": 0.5, "y": 0.3, "color": "#3a7bd5"}]}
+    scribble = {"points": [[0.30, 0.62], [0.45, 0.62]], "width": 0.01}
+    before = colorizer.colorize(prepared, hints=hints)
+    after = colorizer.colorize(prepared, hints=hints, scribbles=[scribble])
+    change = (after.network - before.network).abs().sum(0).numpy()  # (H, W), the network's own output
+    height, width = change.shape
+    line = np.zeros((height, width), np.uint8)
+    cv2.line(line, (int(0.30 * width), int(0.62 * height)), (int(0.45 * width), int(0.62 * height)), 1, 5)
+    near = cv2.dilate(line, np.ones((29, 29), np.uint8)) > 0  # within 14 px of the scribble (512 px picture)
+    far = cv2.dilate(line, np.ones((161, 161), np.uint8)) == 0  # more than 80 px away
+    assert change[near].mean() > 5 * change[far].mean() and change[near].mean() > 0.01
 
 
 # The outputs of the shipped models on fixed inputs (tests/data/pinned_outputs.json, written

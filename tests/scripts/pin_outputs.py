@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PINNED_PATH = ROOT / "tests" / "data" / "pinned_outputs.json"
 PINNED_HINTS = {"version": 1, "points": [{"x": 0.5, "y": 0.3, "color": "#3a7bd5"}],
                 "strokes": [{"points": [[0.2, 0.8], [0.4, 0.8]], "color": "#e05a47"}]}
+PINNED_SCRIBBLES = [{"points": [[0.30, 0.62], [0.45, 0.62]], "width": 0.01}]  # for models that take scribbles
 STEP = (64, 64)  # the network output is recorded on a grid of every 64th pixel
 
 
@@ -29,7 +30,9 @@ def pinned_result(name: str):
     if name.startswith("scft"):
         return colorizer.colorize(ROOT / "examples" / "house_sketch.png", reference=ROOT / "examples" / "house_color.png")
     regions = ["#f2c641", None, "#6ab04c"] if colorizer.guidance.regions else None
-    return colorizer.colorize(ROOT / "examples" / "sunflower_sketch.png", hints=PINNED_HINTS, regions_colors=regions)
+    scribbles = PINNED_SCRIBBLES if colorizer.guidance.scribbles else None
+    return colorizer.colorize(ROOT / "examples" / "sunflower_sketch.png", hints=PINNED_HINTS, regions_colors=regions,
+                              scribbles=scribbles)
 
 
 def record(name: str) -> dict:
