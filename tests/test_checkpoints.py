@@ -83,7 +83,7 @@ def test_shipped_scft_colours_a_full_size_sketch_like_its_reference():
         colorizer.colorize(sketch)
 
 
-def test_shipped_edge_enhancement_changes_the_picture_near_a_scribble_only():
+def test_shipped_edge_enhancement_changes_the_picture_near_a_scribble_only(tmp_path):
     import cv2
     import numpy as np
 
@@ -94,8 +94,10 @@ def test_shipped_edge_enhancement_changes_the_picture_near_a_scribble_only():
     prepared = colorizer.prepare(ROOT / "examples" / "sunflower_sketch.png")
     hints = {"version": 2, "points": [{"x": 0.5, "y": 0.3, "color": "#3a7bd5"}]}
     scribble = {"points": [[0.30, 0.62], [0.45, 0.62]], "width": 0.01}
+    hint_file = tmp_path / "hints.json"  # one scribble, given as a hint file
+    hint_file.write_text(json.dumps({**hints, "scribbles": [scribble]}))
     before = colorizer.colorize(prepared, hints=hints)
-    after = colorizer.colorize(prepared, hints=hints, scribbles=[scribble])
+    after = colorizer.colorize(prepared, hints=hint_file)
     change = (after.network - before.network).abs().sum(0).numpy()  # (H, W), the network's own output
     height, width = change.shape
     line = np.zeros((height, width), np.uint8)
