@@ -60,16 +60,16 @@ def tags_picture(names: list[str], size: int) -> torch.Tensor:
     side = size * scale
     canvas = Image.new("RGB", (side, side), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
-    line = max(12, side // 12)
+    line = max(12, side // 7)  # up to 7 tags, large enough to read in samples.png
+    font = ImageFont.load_default(size=int(line * 0.7))
     if not names:
         draw.text((4, 4), "(no tags)", fill=(90, 90, 90), font=font)
     for row, name in enumerate(names[: side // line]):
         top = 4 + row * line
         color = tag_color(name)
         swatch = COLOR_RGB[color] if color else (200, 200, 200)
-        draw.rectangle((4, top, 4 + line - 4, top + line - 4), fill=swatch, outline=(0, 0, 0))
-        draw.text((line + 6, top), name, fill=(0, 0, 0), font=font)
+        draw.rectangle((4, top, 4 + line - 6, top + line - 6), fill=swatch, outline=(0, 0, 0))
+        draw.text((line + 4, top), name, fill=(0, 0, 0), font=font)
     picture = np.asarray(canvas.resize((size, size), Image.LANCZOS), dtype=np.float32) / 255.0
     return torch.from_numpy(picture).permute(2, 0, 1)
 
