@@ -97,6 +97,15 @@ def test_checkpoint_every_zero_writes_only_the_final_export(tmp_path):
     assert (folder / "model.safetensors").is_file() and not (tmp_path / "run" / "checkpoints").exists()
 
 
+def test_keep_checkpoints_keeps_the_newest(tmp_path):
+    fit("point_hints", _config(tmp_path, "run", epochs=5, max_steps=10, checkpoint_every=2, keep_checkpoints=2),
+        {"base_channels": 8})
+    names = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert names == ["last.ckpt", "step=10.ckpt", "step=8.ckpt"]
+    with pytest.raises(ValueError, match="keep_checkpoints"):
+        _config(tmp_path, "bad", keep_checkpoints=-1)
+
+
 def test_linear_decay_follows_pix2pix():
     from tinct.train import linear_decay
 

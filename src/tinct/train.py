@@ -82,6 +82,7 @@ class TrainConfig:
     strategy: str = "auto"
     precision: str = "32-true"
     checkpoint_every: int = 100  # steps between checkpoints (Lightning .ckpt + exported weights); 0: none, only the final export
+    keep_checkpoints: int = 0  # keep only the newest N step checkpoints (and last.ckpt); 0: keep them all
     samples: int = 6  # validation images in the per-epoch sample grid
     sample_hints: tuple[int, ...] = (0, 3, 10)
     decay_start: float = 0.5  # fraction of training after which the learning rate decays linearly
@@ -94,7 +95,8 @@ class TrainConfig:
     def validate(self) -> None:
         """ValueError naming the first setting that is out of range (``train.KEY ...``).
         Accelerator, devices, strategy and precision are Lightning's to check (see :func:`fit`)."""
-        whole = ("size", "batch_size", "epochs", "max_steps", "num_workers", "seed", "checkpoint_every", "samples")
+        whole = ("size", "batch_size", "epochs", "max_steps", "num_workers", "seed", "checkpoint_every", "samples",
+                 "keep_checkpoints")
         for name in whole + (("limit",) if self.limit is not None else ()):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -106,7 +108,8 @@ class TrainConfig:
         if not isinstance(self.sample_hints, (list, tuple)):
             raise ValueError(f"train.sample_hints takes a list of hint counts, got {self.sample_hints!r}")
         self.sample_hints = tuple(self.sample_hints)
-        minimum = {"size": 8, "batch_size": 1, "epochs": 1, "samples": 1, "num_workers": 0, "checkpoint_every": 0}
+        minimum = {"size": 8, "batch_size": 1, "epochs": 1, "samples": 1, "num_workers": 0, "checkpoint_every": 0,
+                   "keep_checkpoints": 0}
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise ValueError(f"train.{name} must be at least {least}, got {getattr(self, name)}")
@@ -671,9 +674,11 @@ def _trainer(config: TrainConfig, *, fast_dev_run: bool, callbacks: tuple) -> L.
         loggers.append(TensorBoardLogger(out, name="tensorboard"))
     except ModuleNotFoundError:
         log.warning("tensorboard is not installed: logging to CSV only")
-    # every checkpoint_every steps: step=N.ckpt (all kept) and last.ckpt (what --resume auto reads)
+    # every checkpoint_every steps: step=N.ckpt (all kept, or the newest keep_checkpoints) and last.ckpt
+    # (what --resume auto reads)
+    keep = dict(monitor="step", mode="max", save_top_k=config.keep_checkpoints) if config.keep_checkpoints else {}
     checkpoints = [ModelCheckpoint(dirpath=out / "checkpoints", filename="{step}", every_n_train_steps=config.checkpoint_every,
-                                   save_last=True, save_top_k=-1)] if config.checkpoint_every > 0 else []
+                                   save_last=True, **({"save_top_k": -1} | keep))] if config.checkpoint_every > 0 else []
     try:
         return L.Trainer(
             accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
