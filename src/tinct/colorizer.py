@@ -143,8 +143,9 @@ class Prepared:
     int64 ``(H, W)`` the first question asking about each pixel's region (-1: none);
     network_regions: int64 ``(S, S)`` the region map at the network size (-1 outside the
     picture's box); background: bool ``(K + 1,)`` per region label, the paper around the
-    drawing (:func:`tinct.background.background_regions`); unhinted: the network's outputs
-    without local hints, by the rest of the request (:meth:`Colorizer.colorize`); walls: this
+    drawing (:func:`tinct.background.background_regions`); unhinted: the region colours of
+    the network's outputs without local hints, by the rest of the request
+    (:meth:`Colorizer.colorize`); walls: this
     sketch prepared with its regions split along scribbles, by scribbles (:meth:`Colorizer.walled`).
     """
 
@@ -621,9 +622,10 @@ class Colorizer:
                 torch.manual_seed(seed)
             return self.model.paint(inputs)
 
-    def _unhinted(self, prepared: Prepared, request: Request, seed: int | None) -> torch.Tensor:
-        """The network's output for ``request`` without its local hints (points, strokes,
-        region colours), kept in ``prepared`` per remaining guidance and seed."""
+    def _unhinted(self, prepared: Prepared, request: Request, seed: int | None) -> np.ndarray:
+        """The region colours (:meth:`_region_colors`) of the network's output for ``request``
+        without its local hints (points, strokes, region colours), kept in ``prepared`` per
+        remaining guidance and seed (the scribbles in the key also fix the walled regions)."""
         hints = replace(request.hints, points=(), strokes=(), regions=())
         bare = Request(hints=hints, reference=request.reference, style_code=request.style_code)
         raster = self.rasterize(prepared, hints)
@@ -632,13 +634,13 @@ class Colorizer:
         if key not in prepared.unhinted:
             if len(prepared.unhinted) >= 4:  # a few guidance variants in an app session
                 prepared.unhinted.pop(next(iter(prepared.unhinted)))
-            prepared.unhinted[key] = self._paint(inputs, seed)
+            prepared.unhinted[key] = self._region_colors(prepared, self._paint(inputs, seed))[1]
         return prepared.unhinted[key]
 
     def _compose(self, prepared: Prepared, painted: torch.Tensor, hints: Hints, raster: Raster, *,
-                 exact_hints: bool, unhinted: torch.Tensor | None = None) -> Result:
+                 exact_hints: bool, unhinted: np.ndarray | None = None) -> Result:
         """Network output -> flat colours per full-resolution region -> lines on top.
-        unhinted: the output without local hints, for the regions no hint reaches."""
+        unhinted: the region colours without local hints, for the regions no hint reaches."""
         network, means = self._region_colors(prepared, painted)
         labels = prepared.regions
         hinted = np.zeros(len(means), bool)  # regions a hint reaches
@@ -655,7 +657,7 @@ class Colorizer:
             exact[int(under.argmax())] = color
             hinted[int(under.argmax())] = True
         if unhinted is not None:
-            means[~hinted] = self._region_colors(prepared, unhinted)[1][~hinted]
+            means[~hinted] = unhinted[~hinted]
         if exact_hints:
             for label, color in exact.items():
                 means[label] = color
