@@ -315,6 +315,9 @@ def test_config_files_with_bad_yaml_name_the_file_and_line(tmp_path, capsys):
     ({"decay_start": 1.5}, r"train.decay_start must be in \[0, 1\], got 1.5"),
     ({"seed": -1}, r"train.seed must be in \[0, 2\*\*32\), got -1"),
     ({"gaps": 1.5}, r"train.gaps takes a probability in \[0, 1\], got 1.5"),
+    ({"max_minutes": 0}, "train.max_minutes takes a positive number of minutes, got 0"),
+    ({"max_minutes": "soon"}, "train.max_minutes takes a positive number of minutes, got 'soon'"),
+    ({"deterministic": "maybe"}, "train.deterministic takes true, false or warn, got 'maybe'"),
 ])
 def test_train_config_rejects_values_out_of_range(changes, message):
     with pytest.raises(ValueError, match=f"^{message}"):
@@ -519,3 +522,16 @@ def test_every_shipped_config_reads_and_builds_its_model(path):
     override(TrainConfig(), sections["train"], where=str(path))
     model = build_method(method, sections["model"])
     assert model.name == method and sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_a_wall_clock_cap_stops_training_and_still_exports(tmp_path):
+    """train.max_minutes (the GPU runs' guard): Lightning's max_time stops the run, and the
+    end-of-training export still writes the model; deterministic=warn reaches the trainer."""
+    config = override(TrainConfig(), parse_assignments(["train.max_minutes=0.0005", "train.deterministic=warn"])["train"],
+                      where="train")
+    assert config.max_minutes == 0.0005 and config.deterministic == "warn"
+    config = dataclasses.replace(_config(tmp_path, "run", checkpoint_every=0, epochs=50), max_minutes=config.max_minutes,
+                                 deterministic=config.deterministic)
+    model = fit("point_hints", config, {"base_channels": 8})
+    summary = json.loads((model / "train_summary.json").read_text())
+    assert (model / "model.safetensors").exists() and summary["epochs"] < 50  # stopped by the clock, not the epochs

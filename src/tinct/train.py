@@ -48,6 +48,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,9 @@ class TrainConfig:
     samples: int = 6  # validation images in the per-epoch sample grid
     sample_hints: tuple[int, ...] = (0, 3, 10)
     decay_start: float = 0.5  # fraction of training after which the learning rate decays linearly
+    max_minutes: float | None = None  # also stop (and export) after this much wall-clock time; None: no limit
+    # Lightning's: true (the default; CUDA ops with no deterministic kernel are errors), false, or "warn"
+    deterministic: Any = True
     init: str | None = None  # start from the weights of an exported model folder (fine-tuning)
     out: str = "runs/train"
 
@@ -125,6 +129,11 @@ class TrainConfig:
                 raise ValueError(f"train.{name} takes a probability in [0, 1], got {value!r}")
         if not 0.0 <= self.decay_start <= 1.0:
             raise ValueError(f"train.decay_start must be in [0, 1], got {self.decay_start}")
+        if self.max_minutes is not None and (isinstance(self.max_minutes, bool)
+                                             or not isinstance(self.max_minutes, (int, float)) or self.max_minutes <= 0):
+            raise ValueError(f"train.max_minutes takes a positive number of minutes, got {self.max_minutes!r}")
+        if self.deterministic not in (True, False, "warn"):
+            raise ValueError(f"train.deterministic takes true, false or warn, got {self.deterministic!r}")
         if self.sketch not in ("line", "xdog"):
             raise ValueError(f"train.sketch takes 'line' or 'xdog', got {self.sketch!r}")
         if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in self.sample_hints):
@@ -140,7 +149,7 @@ def _first_line(error: BaseException) -> str:
 def _coerce(value: Any, current: Any, key: str) -> Any:
     if isinstance(current, tuple) and isinstance(value, list):
         return tuple(value)
-    if isinstance(current, bool) and not isinstance(value, bool):
+    if isinstance(current, bool) and not isinstance(value, bool) and not key.endswith(".deterministic"):
         raise ValueError(f"{key} takes true/false, got {value!r}")
     if isinstance(current, float) and isinstance(value, (int, str)) and not isinstance(value, bool):
         try:  # YAML reads "2e-4" (no dot) as a string
@@ -683,7 +692,8 @@ def _trainer(config: TrainConfig, *, fast_dev_run: bool, callbacks: tuple) -> L.
         return L.Trainer(
             accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
             precision=config.precision, max_epochs=config.epochs, max_steps=config.max_steps,
-            deterministic=True, logger=loggers, callbacks=[*checkpoints, SamplesAndExport(config), *callbacks],
+            max_time=None if config.max_minutes is None else timedelta(minutes=config.max_minutes),
+            deterministic=config.deterministic, logger=loggers, callbacks=[*checkpoints, SamplesAndExport(config), *callbacks],
             enable_checkpointing=bool(checkpoints), fast_dev_run=fast_dev_run, log_every_n_steps=10,
             enable_progress_bar=True, default_root_dir=out,
             use_distributed_sampler=False,  # the EpochSampler shards the data over the processes itself
