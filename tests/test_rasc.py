@@ -333,6 +333,21 @@ def test_perceptual_loss_applies_to_the_samples_with_the_sketchs_own_code():
     assert logs["random"] == 1.0 and logs["perceptual"] == 0.0 and logs["loss_g"] == pytest.approx(logs["adv"])
 
 
+def test_the_l1_stand_in_applies_to_the_samples_with_the_sketchs_own_code():
+    """weight_l1 (the deviation for when VGG19 is absent): mean |fake - real| in [0, 1], weighted,
+    on the sketch's-code samples only; random-code samples keep the GAN loss alone."""
+    batch = _batch()
+    model = _model(weight_l1=10.0)
+    _, logs, carry = model.generator_step(batch, progress=0.0)
+    expected = float((carry["fake"] - batch["color"]).abs().mean())
+    assert logs["l1"] == pytest.approx(expected, rel=1e-4)
+    assert logs["loss_g"] == pytest.approx(logs["adv"] + 10.0 * logs["l1"], rel=1e-5)
+    _, logs, _ = _model(weight_l1=10.0, random_style=1.0).generator_step(
+        batch, progress=0.0, generator=torch.Generator().manual_seed(0))
+    assert logs["random"] == 1.0 and logs["l1"] == 0.0 and logs["loss_g"] == pytest.approx(logs["adv"])
+    assert "l1" not in _model().generator_step(batch, progress=0.0)[1]  # the paper's setting: off
+
+
 def test_random_styles_replace_the_sketchs_code_for_a_share_of_the_samples():
     batch = _batch()
     model = _model(random_style=0.5)

@@ -75,6 +75,12 @@ Choices the paper leaves open (no public code exists), with the reason for each:
 - loss weights: the paper gives none; adversarial 1 and perceptual 1 (the perceptual loss
   sums the per-layer mean absolute differences, as :mod:`tinct.methods.scft` does).
 
+``Config.weight_l1`` (0 = the paper) is a documented deviation for when VGG19's weights cannot
+be had (they cannot here): eq. 7's job, tying the sketch's own code to the ground truth, is
+then done by a pixel L1 (mean absolute difference of the [0, 1] images) on the samples with the
+sketch's own code, weighted ``weight_l1``; random-code samples still get the GAN loss only.
+Without either term the generator is tied to the data by D alone.
+
 Scaled for a CPU: ``base_channels`` 32 (32 ... 256 channels), ``style_dim`` 128 (StyleGAN2:
 512), a small discriminator (``disc_channels`` 16): 3.2 M parameters in G (2.7 M without Region Formulation), 1.2 M in D,
 17 MB of weights; about 1 s per batch of 8 at 128 px (G and D steps) on one core under bf16
@@ -296,6 +302,7 @@ class Config:
     mlp_layers: int = 2  # layers of the MLP from the pooled deepest feature to w
     weight_adv: float = 1.0  # the paper gives no weights
     weight_perceptual: float = 1.0
+    weight_l1: float = 0.0  # deviation: pixel L1 to the ground truth (the code of the sketch only); paper 0
     random_style: float = 0.0  # deviation: share of training samples with w ~ N(0, I) (GAN loss only); paper 0
     conditional: bool = False  # deviation: D scores concat(sketch, image); the paper's D sees the image alone
     r1_gamma: float = 0.0  # deviation: StyleGAN2's R1 penalty on D (gamma / 2 * |grad D(real)|^2); paper 0
@@ -312,7 +319,7 @@ class Config:
         small = [f"{name}={getattr(self, name)}" for name in sizes if getattr(self, name) < 1]
         if small:
             raise ValueError(f"sizes must be at least 1, got {', '.join(small)}")
-        weights = ("weight_adv", "weight_perceptual", "r1_gamma")
+        weights = ("weight_adv", "weight_perceptual", "weight_l1", "r1_gamma")
         negative = [f"{name}={getattr(self, name)}" for name in weights if getattr(self, name) < 0]
         if negative:
             raise ValueError(f"loss weights must be >= 0, got {', '.join(negative)}")
@@ -682,7 +689,8 @@ class RASC(GANMethod):
     def generator_step(
         self, batch: dict, *, progress: float, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
-        """One generator loss: eq. 6 (non-saturating) + eq. 7 when VGG19 is available.
+        """One generator loss: eq. 6 (non-saturating) + eq. 7 when VGG19 is available (+ the
+        ``weight_l1`` deviation's pixel L1 when it is set).
 
         batch: ``"sketch"`` (B, 1, H, W) and ``"color"`` (B, 3, H, W) in [0, 1]; the region
         map is the sketch's trapped-ball regions, computed here. progress is unused (no
@@ -691,7 +699,7 @@ class RASC(GANMethod):
         ``random_style`` share of the samples N(0, I) (GAN loss only for those).
 
         Returns ``(loss, logs, carry)``: logs ``loss_g``, the unweighted ``adv`` and, with
-        VGG19, ``perceptual`` (mean over the samples it applies to), and ``random`` (the share
+        VGG19, ``perceptual`` (mean over the samples it applies to), ``l1`` likewise, and ``random`` (the share
         of random codes); carry ``{"fake": (B, 3, H, W) in [0, 1], not detached, "real": the
         ground truth}``.
         """
@@ -712,10 +720,14 @@ class RASC(GANMethod):
         adv = logistic_generator_loss(self._logits(sketch, fake))
         loss = config.weight_adv * adv
         logs = {"adv": float(adv.detach()), "random": float(random.float().mean())}
+        keep = (~random).float()
+        if config.weight_l1:
+            pixel = ((fake - target).abs().flatten(1).mean(dim=1) * keep).sum() / keep.sum().clamp_min(1.0)
+            loss = loss + config.weight_l1 * pixel
+            logs["l1"] = float(pixel.detach())
         vgg = self.perceptual_network() if config.weight_perceptual else None
         if vgg is not None:
             vgg = vgg.to(sketch.device)
-            keep = (~random).float()
             distance = perceptual_distance(vgg(fake), vgg(target))  # (B,)
             perceptual = (distance * keep).sum() / keep.sum().clamp_min(1.0)
             loss = loss + config.weight_perceptual * perceptual
