@@ -72,7 +72,15 @@ def test_tags_protocol_measures_tag_accuracy_with_and_without_tags(tmp_path):
     assert (out / "samples.png").exists() and "tag acc" in (out / "results.md").read_text()
 
 
-def test_tags_protocol_runs_a_cwr_model_on_gapped_lines():
+def test_tags_protocol_runs_a_cwr_model_on_gapped_lines(monkeypatch):
+    import tinct.metrics.bleeding
+    from tinct.evaluate import load_dataset
+    from tinct.regions import trapped_ball
+
+    measured_in = []  # the region maps the spread (bleeding) is measured in
+    spread = tinct.metrics.bleeding.region_spread
+    monkeypatch.setattr(tinct.metrics.bleeding, "region_spread",
+                        lambda image, regions: measured_in.append(regions) or spread(image, regions))
     torch.manual_seed(0)
     model = CWR(Config(base_channels=8, depth=3, disc_channels=8, disc_layers=3, tag_grid=4, fusion="concat",
                        tags=("red", "blue", "yellow", "white"))).eval()
@@ -85,6 +93,10 @@ def test_tags_protocol_runs_a_cwr_model_on_gapped_lines():
         for view in ("network", "product"):
             entry = result["by_tags"][setting][view]
             assert math.isfinite(entry["psnr"]["mean"]) and -1.0 <= entry["ssim"]["mean"] <= 1.0
+    # on gapped lines, bleeding is measured in the closed sketch's regions (a gap does not merge them)
+    closed_sketches = torch.stack([load_dataset("openmoji", 32, 2)[i]["sketch"] for i in range(2)])
+    expected = torch.from_numpy(trapped_ball(closed_sketches.numpy(), assign_lines=False).astype("int64"))
+    assert len(measured_in) == 8 and all(torch.equal(regions, expected) for regions in measured_in[4:])
 
 
 def test_tags_picture_lists_names_with_swatches():

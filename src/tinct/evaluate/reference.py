@@ -85,11 +85,10 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
     from tqdm import tqdm
 
     from tinct.data.reference import make_reference
-    from tinct.evaluate.tags import with_gaps
+    from tinct.evaluate.tags import closed_regions, with_gaps
     from tinct.metrics.bleeding import region_spread
     from tinct.metrics.psnr import psnr, ssim
     from tinct.metrics.scpsnr import sc_psnr
-    from tinct.regions import trapped_ball
 
     dataset = load_dataset(config.data, config.size, config.limit)
     generator = torch.Generator().manual_seed(config.seed)
@@ -115,8 +114,7 @@ def evaluate_reference(model, config: EvalConfig, *, progress: bool = True) -> d
         entry["psnr"].append(psnr(output, truth))
         entry["ssim"].append(ssim(output, truth))
         entry["sc_psnr"].append(sc_psnr(output, reference, output_points, reference_points, patch_size=SC_PATCH))
-        regions = torch.from_numpy(trapped_ball(sketch.numpy(), assign_lines=False).astype("int64"))
-        entry["bleeding"].append(region_spread(output, regions))
+        entry["bleeding"].append(region_spread(output, closed_regions(batch["sketch"])))  # the closed lines' regions
         entry["fake"].append(output)
         entry["real"].append(truth)
         if sum(len(rows) for rows in samples[setting]) < quota[setting]:
@@ -187,8 +185,8 @@ def reference_table(results: list[dict]) -> str:
     notes = [f"\nself: the image's own colour-shifted, TPS-warped copy as reference (ground truth = the shifted "
              f"image); family: the same OpenMoji drawing in another skin tone (ground truth = the reference). "
              f"SC-PSNR: {SC_PATCH}×{SC_PATCH} patches around {SC_POINTS} corresponding points per image. "
-             f"spread: colour spread inside the sketch's regions (ΔE, lower = less bleeding). gapped: 2–6 gaps "
-             f"of 2–8 px erased from every test sketch's lines. "
+             f"spread: colour spread inside the sketch's regions (ΔE, lower = less bleeding; on gapped "
+             f"lines, the closed sketch's regions). gapped: 2–6 gaps of 2–8 px erased from every test sketch's lines. "
              f"attn (attention models): the attention mass within one cell of the true correspondence, "
              f"averaged over cells (uniform attention gives about 9 / cells: 0.035 on a 16×16 grid)."]
     notes += [f"{name} unavailable: {reason}" for name, reason in reasons.items()]

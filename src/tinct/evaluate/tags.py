@@ -41,6 +41,16 @@ def truth_tags(model, color: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor
     return full[:, columns]
 
 
+def closed_regions(closed: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) int64: the line-enclosed regions of the closed sketches (B, 1, H, W), lines 0.
+    On gapped line art the spread (bleeding) is measured in these: the gapped sketch's own
+    regions merge the two sides of a gap, so a colour that stops at the missing line would
+    count as spread and one that runs through it would not."""
+    from tinct.regions import trapped_ball
+
+    return torch.from_numpy(trapped_ball(closed.numpy(), assign_lines=False).astype("int64"))
+
+
 def with_gaps(sketch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The sketches (B, 1, H, W) with gaps (module docstring)."""
     from tinct.data.gaps import erase_gaps
@@ -100,6 +110,8 @@ def evaluate_tags(model, config: EvalConfig, *, progress: bool = True) -> dict:
                 opened = with_gaps(closed, generator)
                 items = [{**item, "sketch": sketch} for item, sketch in zip(items, opened)]
             batch = _collate(items)  # the (gapped) sketch's regions and background
+            if config.gaps:  # bleeding is colour crossing a true line, gap or not: the closed sketch's regions
+                batch["sketch_regions"] = closed_regions(closed)
             target, sketch = batch["color"], batch["sketch"]
             truth, drawing = truth_clusters(target), drawing_pixels(sketch)
             prepared = model.prepare(sketch)
@@ -162,7 +174,7 @@ def tags_table(results: list[dict]) -> str:
     notes = ["\ntags: truth = the ground truth's colour tags (the model's vocabulary), none = no tags. tag acc: the "
              "share of the ground truth's colour tags whose colour covers at least 5 % of the output's drawing "
              "(lines and the paper around the drawing not counted). spread: colour spread inside the sketch's "
-             "regions (ΔE, lower = less bleeding). gapped: 2–6 gaps of 2–8 px erased from every test sketch's "
+             "regions (ΔE, lower = less bleeding; on gapped lines, the closed sketch's regions). gapped: 2–6 gaps of 2–8 px erased from every test sketch's "
              "lines. product: each region of the sketch flat, the background paper, the lines on top."]
     notes += [f"{name} unavailable: {reason}" for name, reason in reasons.items()]
     return "\n".join(lines) + "\n" + "\n".join(notes) + "\n"
