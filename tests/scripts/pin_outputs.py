@@ -19,6 +19,8 @@ PINNED_PATH = ROOT / "tests" / "data" / "pinned_outputs.json"
 PINNED_HINTS = {"version": 1, "points": [{"x": 0.5, "y": 0.3, "color": "#3a7bd5"}],
                 "strokes": [{"points": [[0.2, 0.8], [0.4, 0.8]], "color": "#e05a47"}]}
 PINNED_SCRIBBLES = [{"points": [[0.30, 0.62], [0.45, 0.62]], "width": 0.01}]  # for models that take scribbles
+PINNED_TAGS = ["yellow", "green"]  # for models that take colour tags
+PINNED_STYLE = 3  # for models that take a style
 STEP = (64, 64)  # the network output is recorded on a grid of every 64th pixel
 
 
@@ -29,10 +31,14 @@ def pinned_result(name: str):
     colorizer = Colorizer.from_pretrained(name)
     if name.startswith("scft"):
         return colorizer.colorize(ROOT / "examples" / "house_sketch.png", reference=ROOT / "examples" / "house_color.png")
-    regions = ["#f2c641", None, "#6ab04c"] if colorizer.guidance.regions else None
-    scribbles = PINNED_SCRIBBLES if colorizer.guidance.scribbles else None
-    return colorizer.colorize(ROOT / "examples" / "sunflower_sketch.png", hints=PINNED_HINTS, regions_colors=regions,
-                              scribbles=scribbles)
+    guidance = colorizer.guidance
+    regions = ["#f2c641", None, "#6ab04c"] if guidance.regions else None
+    scribbles = PINNED_SCRIBBLES if guidance.scribbles else None
+    hints = PINNED_HINTS if guidance.points else None
+    tags = PINNED_TAGS if guidance.tags else None
+    style = PINNED_STYLE if guidance.style_dim else None
+    return colorizer.colorize(ROOT / "examples" / "sunflower_sketch.png", hints=hints, regions_colors=regions,
+                              scribbles=scribbles, tags=tags, style=style)
 
 
 def record(name: str) -> dict:
