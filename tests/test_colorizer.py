@@ -182,12 +182,14 @@ def test_transparent_background_and_layers(tmp_path, colorizer):
     assert [layer.name for layer in ora.layers] == ["lines", "flat colours", "colorized"]
     lines, flat, final = (layer.pixels for layer in ora.layers)
     assert all(layer.shape == (50, 70, 4) for layer in (lines, flat, final))
-    assert (lines[..., :3] == 0).all()
-    assert np.abs(lines[..., 3].astype(int) - (255 - sketch.astype(int))).max() <= 1  # alpha = darkness
+    ink_rgba = np.stack([sketch[ink]] * 3 + [np.full(ink.sum(), 255)], axis=1)
+    assert np.array_equal(lines[ink], ink_rgba)  # the ink: opaque, the sketch's own pixels
+    assert (lines[~ink, :3] == 0).all()  # lighter line pixels: black, alpha = darkness
+    assert np.abs(lines[~ink, 3].astype(int) - (255 - sketch[~ink].astype(int))).max() <= 1
     assert len(np.unique(flat[result.regions == result.regions[points["circle"]]], axis=0)) == 1
     assert np.array_equal(final[..., :3], opaque) and np.array_equal(ora.merged, final)
     assert not ora.layers[2].visible
-    with pytest.raises(ValueError, match="needs a .png or .ora"):
+    with pytest.raises(ValueError, match=r"needs a \.png, \.ora or \.psd file"):
         result.save(tmp_path / "t.jpg", transparent=True)
 
 

@@ -62,7 +62,8 @@ def _regions(args: argparse.Namespace) -> int:
     return run(batch, work, desc="regions")
 
 
-COLORIZE_FORMATS = (".png", ".ora")
+COLORIZE_FORMATS = (".png", ".ora", ".psd")
+LAYERED_FORMATS = (".ora", ".psd")  # --layers applies to these
 
 
 def _numbers(text: str, flag: str, usage: str) -> list[float]:
@@ -160,6 +161,7 @@ def _colorize(args: argparse.Namespace) -> int:
         raise UsageError("--styles N writes the styles of seeds 0 ... N-1; give --style or --styles, not both")
     batch = plan(args.input, args.output, suffix=f".{args.format or 'png'}", file_suffixes=COLORIZE_FORMATS,
                  format_flag=args.format)
+    _check_layers(args, {target.suffix.lower() for _, target in batch.jobs})
     request = _request(args)
     try:
         colorizer.check(request if args.styles is None else _with_style(request, 0))
@@ -185,9 +187,22 @@ def _colorize(args: argparse.Namespace) -> int:
             result = colorizer.colorize(source, request=guidance)
             for warning in result.warnings:
                 print(f"tinct: warning: {path}: {warning}", file=sys.stderr)
-            result.save(path, transparent=args.transparent)
+            result.save(path, transparent=args.transparent, layers=args.layers or "single")
 
     return run(batch, work, desc="colorize")
+
+
+def _check_layers(args: argparse.Namespace, suffixes: set[str]) -> None:
+    """``--layers`` needs layered outputs, and ``per-color`` a .psd (the outputs' ``suffixes``)."""
+    if args.layers is None:
+        return
+    flat = sorted(suffixes - set(LAYERED_FORMATS))
+    if flat:
+        raise UsageError(f"--layers {args.layers}: only layered files (.ora, .psd) have layers, and the output is "
+                         f"{'/'.join(flat)}; write -o FILE.psd or FILE.ora (or --format psd for a folder)")
+    if args.layers == "per-color" and suffixes - {".psd"}:
+        raise UsageError("--layers per-color: one layer per flat colour is written to .psd files only, and the "
+                         "output is .ora; write -o FILE.psd (or --format psd for a folder)")
 
 
 def _with_style(request, seed: int):
@@ -395,18 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     colorize = commands.add_parser(
         "colorize", parents=[common, images],
-        help="colorize line art with a trained model (PNG or layered OpenRaster)",
+        help="colorize line art with a trained model (PNG, or layers as OpenRaster or PSD)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Colorize sketches at their full resolution: the model paints a small copy, every "
         "region of the full-size region map gets one flat colour, and the original lines are laid over it "
         "unchanged. IN may be files and folders (folders are processed recursively). The format follows "
         "OUT's suffix: .png, or .ora (OpenRaster: lines, flat colours and the result as layers, for Krita, "
-        "GIMP, MyPaint); for several images OUT is a folder and --format chooses. A file that fails is "
+        "GIMP, MyPaint) or .psd (Photoshop, the same layers; --layers per-color splits the flat colours into "
+        "one layer per colour); for several images OUT is a folder and --format chooses. A file that fails is "
         "reported at the end and the rest still run.",
         epilog="examples:\n"
         "  tinct colorize examples/sunflower_sketch.png -o out/sunflower.png\n"
         "  tinct colorize page.png -o page.ora --colors '#f2c641,#3a7bd5' --save-hints page_hints.json\n"
         "  tinct colorize scans/ -o colored/ --hints page_hints.json --format ora --transparent\n"
+        "  tinct colorize page.png -o page.psd --layers per-color   (a layer per flat colour, to recolour)\n"
         "  tinct colorize house.png -o out/house.png --model rasc --styles 6   (house_s0.png ... house_s5.png)\n"
         "  tinct colorize house.png -o out/mix.png --model rasc --style 3,9@0.5\n"
         "  tinct colorize cat.png -o out/cat.png --model edge_enhance --point 0.4,0.5,#f2c641 "
@@ -415,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     colorize.add_argument("input", type=Path, nargs="*", metavar="IN", help="sketch files or folders")
     colorize.add_argument("-o", "--output", type=Path, default=None, metavar="OUT",
-                          help="output file (.png or .ora) for one input, otherwise a folder (required)")
+                          help="output file (.png, .ora or .psd) for one input, otherwise a folder (required)")
     colorize.add_argument("--model", default="guiding_painter", metavar="NAME|DIR",
                           help="a shipped model's name (guiding_painter, point_hints, scft, scft_skeleton), a "
                           "checkpoint folder, or baseline:flat-fill / baseline:reference-in-place (default: "
@@ -456,8 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--save-hints", type=Path, default=None, metavar="FILE",
                           help="write the guidance used (hint file + --colors, --point, --tags, --style, "
                           "--scribble) to FILE, for reuse")
-    colorize.add_argument("--format", choices=("png", "ora"), default=None,
+    colorize.add_argument("--format", choices=("png", "ora", "psd"), default=None,
                           help="output format when OUT is a folder (default: png)")
+    colorize.add_argument("--layers", choices=("single", "per-color"), default=None,
+                          help="layered outputs (.ora, .psd) only: 'single' (default) writes one flat-colour "
+                          "layer; 'per-color' (.psd) one layer per distinct flat colour, named by its hex (e.g. "
+                          "'flat #3a7bd5'), each holding only that colour's pixels, to select and recolour an area "
+                          "(at most 256 colours)")
     colorize.add_argument("--transparent", action="store_true",
                           help="make the background transparent: the paper around the drawing, pockets "
                           "reached from it through gaps in the lines included (unless hinted)")

@@ -93,6 +93,7 @@ DEFAULT_SIZE = 128  # the shipped models' training size
 MAX_SIZE = 1024  # the largest network working size (more is slow and runs out of memory on a CPU)
 MIN_STRIP = 4  # a picture's shorter side at the network size, in px, below which it is refused
 MIN_QUESTION = 0.0005  # areas smaller than this share of the picture are not asked about
+LAYER_MODES = ("single", "per-color")  # Result.save(layers=...): one flat-colour layer, or one per colour
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -236,10 +237,15 @@ class Result:
         return np.concatenate([rgb, alpha[..., None]], axis=2)
 
     def line_layer(self) -> np.ndarray:
-        """The lines alone: uint8 ``(H, W, 4)``, black with alpha = ink darkness (1 - luminance),
-        transparent on paper. Over the flat colours it gives ``flat x luminance``."""
+        """The lines alone: uint8 ``(H, W, 4)``, transparent on paper: the ink (the line pixels
+        kept exactly) opaque in the input's own colours, lighter pixels black with alpha =
+        darkness (1 - luminance). Over :meth:`flat_layer` it gives the final image (ink, and
+        ``flat x luminance`` elsewhere), within rounding."""
         alpha = _uint8(1.0 - self.sketch)
-        return np.concatenate([np.zeros(alpha.shape + (3,), np.uint8), alpha[..., None]], axis=2)
+        layer = np.concatenate([np.zeros(alpha.shape + (3,), np.uint8), alpha[..., None]], axis=2)
+        layer[self.ink, :3] = _uint8(self.image)[self.ink]
+        layer[self.ink, 3] = 255
+        return layer
 
     def flat_layer(self, *, transparent: bool = False) -> np.ndarray:
         """The flat colours as uint8 ``(H, W, 4)``; transparent: the background region clear."""
@@ -249,14 +255,24 @@ class Result:
             alpha[self.background] = 0
         return np.concatenate([rgb, alpha[..., None]], axis=2)
 
-    def save(self, path: str | os.PathLike, *, transparent: bool = False) -> Path:
-        """Write ``.png`` (RGBA with ``transparent``) or ``.ora`` (layers, topmost first: lines,
-        flat colours, the final image hidden; the final image is also the composite). Other
-        image suffixes (.jpg, .webp, ...) get the RGB image."""
+    def save(self, path: str | os.PathLike, *, transparent: bool = False, layers: str = "single") -> Path:
+        """Write ``.png`` (RGBA with ``transparent``), or a layered ``.ora`` (OpenRaster) or
+        ``.psd`` (Photoshop): topmost first lines, flat colours, the final image hidden; the
+        final image is also the composite. Other image suffixes (.jpg, .webp, ...) get the RGB
+        image. layers: ``"single"``, or ``"per-color"`` (.psd only): one layer per distinct flat
+        colour instead of one flat-colour layer (:func:`tinct.psd.write_psd`)."""
         from tinct.ora import Layer, write_ora
 
         path = Path(path)
         suffix = path.suffix.lower()
+        if layers not in LAYER_MODES:
+            raise ValueError(f"layers must be one of {', '.join(map(repr, LAYER_MODES))}, got {layers!r}")
+        if layers == "per-color" and suffix != ".psd":
+            raise ValueError(f"{path}: one layer per flat colour (layers='per-color') needs a .psd file")
+        if suffix == ".psd":
+            from tinct.psd import write_psd
+
+            return write_psd(path, self, transparent=transparent, per_color=layers == "per-color")
         if suffix == ".ora":
             final = self.rgba(transparent=transparent)
             return write_ora(path, [
@@ -267,7 +283,7 @@ class Result:
         if suffix == ".png":
             return save_image(self.rgba(transparent=True) if transparent else _uint8(self.image), path)
         if transparent:
-            raise ValueError(f"{path}: a transparent background needs a .png or .ora file")
+            raise ValueError(f"{path}: a transparent background needs a .png, .ora or .psd file")
         return save_image(self.image, path)
 
 
