@@ -6,7 +6,11 @@
    ``colorize(prepared, ...)`` with a new colour (a new region colour for GuidingPainter, a
    new point for the point-hint model): the colorization network at 256 px plus the
    flat-colour composite at 256 px.
-2. **A 2048 px native-resolution colorization** (target <= 2 s): ``colorize(sketch)`` end
+2. **One hint update at 2048 px** (target <= 150 ms, issue 18): the 2048 px sketch prepared
+   once, then ``colorize(prepared, ...)`` with a new point (point hints) or new region colours
+   (GuidingPainter), the network at its 128 px working size; and the process's memory (RSS)
+   before and after 200 such updates (it should stay flat).
+3. **A 2048 px native-resolution colorization** (target <= 2 s): ``colorize(sketch)`` end
    to end from a 2048 x 2048 sketch tensor: trapped-ball region map at full resolution, the
    network at its 128 px working size, flat colours per full-size region, the original lines
    on top. Also split into ``prepare`` and the rest, and the time to write PNG and ORA.
@@ -38,6 +42,7 @@ from tinct.methods import METHODS
 REPO = Path(__file__).resolve().parents[1]
 TARGET_UPDATE_MS = 150.0
 TARGET_NATIVE_S = 2.0
+TARGET_UPDATE_2048_MS = 150.0
 
 
 def _model(method: str):
@@ -80,6 +85,29 @@ def _hue(index: int) -> tuple[float, float, float]:
     return colorsys.hsv_to_rgb((index * 0.618034) % 1.0, 0.7, 0.9)
 
 
+def _updater(method: str, colorizer: Colorizer, prepared):
+    """One hint update per call: new region colours (GuidingPainter) or a new point."""
+    if method == "guiding_painter":
+        return lambda index: colorizer.colorize(prepared, regions_colors=[_hue(index), _hue(index + 1), _hue(index + 2)])
+
+    def update(index):
+        point = Point(x=0.3 + 0.01 * (index % 40), y=0.4, color=_hue(index), size=0.02)
+        colorizer.colorize(prepared, hints=Hints(points=(point,)))
+
+    return update
+
+
+def _rss_mb() -> float:
+    """This process's resident memory in MB (Linux /proc; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per figure (default: 15)")
@@ -98,13 +126,7 @@ def main() -> None:
         model, source = _model(method)
         colorizer = Colorizer(model, size=256)
         prepared = colorizer.prepare(sketch_256)
-        if method == "guiding_painter":
-            def update(index, colorizer=colorizer, prepared=prepared):
-                colorizer.colorize(prepared, regions_colors=[_hue(index), _hue(index + 1), _hue(index + 2)])
-        else:
-            def update(index, colorizer=colorizer, prepared=prepared):
-                point = Point(x=0.3 + 0.01 * (index % 40), y=0.4, color=_hue(index), size=0.02)
-                colorizer.colorize(prepared, hints=Hints(points=(point,)))
+        update = _updater(method, colorizer, prepared)
         times = _times(update, args.repeats)
         target = ""
         if method == "guiding_painter":
@@ -116,7 +138,22 @@ def main() -> None:
         colorizer.prepare(sketch_256)
         print(f"   {'':16s} opening the sketch (prepare, once): {(time.perf_counter() - start) * 1000:.1f} ms")
 
-    print("\n2. 2048 x 2048 native-resolution colorization (network at 128 px), end to end from a tensor")
+    print("\n2. one hint update at 2048 px (prepared sketch; network at 128 px)")
+    for method in ("point_hints", "guiding_painter"):
+        model, source = _model(method)
+        colorizer = Colorizer(model, size=128)
+        prepared = colorizer.prepare(sketch_2048)
+        update = _updater(method, colorizer, prepared)
+        times = _times(update, args.repeats)
+        met = "met" if statistics.median(times) * 1000 <= TARGET_UPDATE_2048_MS else "MISSED"
+        print(f"   {method:16s} {_summary(times)}  target <= {TARGET_UPDATE_2048_MS:.0f} ms: {met}")
+        print(f"   {'':16s} model: {source}")
+    before = _rss_mb()
+    for index in range(200):
+        update(index)
+    print(f"   {'':16s} memory (RSS) before / after 200 more updates: {before:.0f} / {_rss_mb():.0f} MB")
+
+    print("\n3. 2048 x 2048 native-resolution colorization (network at 128 px), end to end from a tensor")
     model, source = _model("guiding_painter")
     colorizer = Colorizer(model, size=128)
     colors = ["#f2c641", "#3a7bd5", "#6ab04c"]

@@ -10,6 +10,8 @@ import tinct
 from tinct.colorizer import Colorizer
 from tinct.hintfile import Hints, Point, Stroke
 from tinct.image import ImageError, load_image
+
+ROOT = Path(__file__).resolve().parents[1]
 from tinct.methods import find_model
 from tinct.ora import read_ora
 
@@ -287,3 +289,41 @@ def test_a_question_colour_is_exact_in_its_regions(colorizer):
         assert torch.equal(colour, torch.tensor([RED]).T) == (label in question)
     free = colorizer.colorize(prepared, regions_colors=[RED], exact_hints=False)
     assert not torch.equal(free.flat, result.flat)
+
+@pytest.mark.parametrize(("full", "small"), [((300, 517), (70, 128)), ((60, 50), (128, 107)), ((64, 64), (64, 64))])
+def test_region_mean_operator_equals_scaling_then_averaging(full, small):
+    """The fast path of hint updates: one sparse product gives the region means of the
+    network output scaled to full size (growing, shrinking, the same size)."""
+    from tinct.colorizer import region_mean_operator
+    from tinct.image import resize
+
+    rng = np.random.default_rng(0)
+    height, width = full
+    labels = rng.integers(1, 9, size=(height // 6 + 1, width // 6 + 1)).repeat(6, 0).repeat(6, 1)[:height, :width]
+    labels[:3] = 9  # a region with no counted pixel gets a zero row
+    counted = (rng.random(full) > 0.2) & (labels != 9)
+    x = torch.rand(3, *small)
+    fast = region_mean_operator(labels, counted, small) @ x.reshape(3, -1).double().numpy().T
+    scaled = x if tuple(small) == tuple(full) else resize(x, full)
+    pixels = scaled.permute(1, 2, 0).reshape(-1, 3).double().numpy()
+    flat, keep = labels.ravel(), counted.ravel()
+    area = np.bincount(flat[keep], minlength=10)
+    slow = np.stack([np.bincount(flat[keep], weights=pixels[keep, c], minlength=10) for c in range(3)], axis=1)
+    slow = slow / np.maximum(area, 1)[:, None]
+    assert fast.shape == (10, 3) and np.abs(fast - slow).max() < 1e-6
+    assert np.abs(fast[9]).max() == 0 and np.abs(fast[1:9] - 0.5).max() < 0.5
+
+
+def test_region_colours_are_the_means_of_the_scaled_network_output():
+    """The product's region colours (one sparse product per update) are the means, over each
+    region's paper pixels, of the network output scaled to the sketch's size (Result.network)."""
+    colorizer = Colorizer.from_pretrained("point_hints")
+    prepared = colorizer.prepare(ROOT / "examples" / "sunflower_sketch.png")
+    result = colorizer.colorize(prepared, hints={"version": 2, "points": []}, exact_hints=False)
+    assert prepared.means_operator is not None and result.network.shape == (3, 512, 512)
+    labels, paper = result.regions, ~result.ink
+    kept = ~result.background & paper  # regions the product keeps the network's colour for
+    for label in np.unique(labels[kept])[:20]:
+        inside = (labels == label) & paper
+        expected = result.network[:, torch.from_numpy(inside)].double().mean(dim=1)
+        assert torch.allclose(result.flat[:, torch.from_numpy(inside)][:, 0].double(), expected, atol=1e-5)

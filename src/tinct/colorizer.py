@@ -164,6 +164,10 @@ class Prepared:
     network_regions: np.ndarray | None = None
     background: np.ndarray | None = None
     unhinted: dict = field(default_factory=dict, repr=False)
+    # the region-mean operator (:func:`region_mean_operator`) of the network output over this
+    # sketch's regions, built on its first colorization and kept
+    means_operator: object | None = field(default=None, repr=False)
+    ink_pixels: tuple | None = field(default=None, repr=False)  # (flat indices, (3, n) input colours) of the ink
     walls: dict = field(default_factory=dict, repr=False)
 
     def question_mask(self, index: int) -> np.ndarray:
@@ -200,8 +204,8 @@ class Result:
     image: ``(3, H, W)`` RGB in [0, 1], the final image (lines over flat colours);
     flat: ``(3, H, W)`` the flat colours, one colour per region, no lines;
     regions: int32 ``(H, W)`` the trapped-ball region map (labels 1..K);
-    network: ``(3, H, W)`` the network's own output scaled to full size (shaded, unflattened);
-    guide_regions: int64 ``(H, W)`` the first question asking about each pixel's region (0 =
+    network_small: ``(3, h, w)`` the network's own output over the picture at its working size;
+    :attr:`network` is it scaled to full size (shaded, unflattened); guide_regions: int64 ``(H, W)`` the first question asking about each pixel's region (0 =
     the area the model asks about first, -1 none: :meth:`Colorizer.questions`), or None for
     methods without a ranking;
     sketch: ``(1, H, W)`` input luminance; ink: bool ``(H, W)`` the line pixels kept exactly;
@@ -215,7 +219,7 @@ class Result:
     image: torch.Tensor
     flat: torch.Tensor
     regions: np.ndarray
-    network: torch.Tensor
+    network_small: torch.Tensor
     guide_regions: np.ndarray | None
     sketch: torch.Tensor
     ink: np.ndarray
@@ -224,6 +228,17 @@ class Result:
     raster: Raster | None = None
     questions: int = 0
     warnings: tuple[str, ...] = ()
+    _network: torch.Tensor | None = field(default=None, init=False, repr=False)
+
+    @property
+    def network(self) -> torch.Tensor:
+        """``(3, H, W)`` the network's own output scaled to full size (shaded, unflattened),
+        made on first use (a hint update does not need it)."""
+        if self._network is None:
+            height, width = self.regions.shape
+            small = self.network_small
+            self._network = small if tuple(small.shape[-2:]) == (height, width) else resize(small, (height, width))
+        return self._network
 
     def rgba(self, *, transparent: bool = False) -> np.ndarray:
         """The final image as uint8 ``(H, W, 4)``. transparent: the background region becomes
@@ -453,7 +468,8 @@ class Colorizer:
                 questions = tuple(np.concatenate([question, parts[np.isin(parent[parts], question)]])
                                   for question in prepared.questions)
                 walled = replace(prepared, regions=regions, background=background_regions(regions, prepared.ink | wall),
-                                 network_regions=self._network_regions(regions, prepared.box), questions=questions)
+                                 network_regions=self._network_regions(regions, prepared.box), questions=questions,
+                                 means_operator=None)
                 if prepared.guide_regions is not None:
                     walled.guide_regions = _first_question(walled)[regions]
             if len(prepared.walls) >= 4:  # a few scribble sets in an app session
@@ -680,30 +696,29 @@ class Colorizer:
         clear = prepared.background & ~hinted  # the paper around the drawing, no hint there
         if self.paper_background:
             means[clear] = 1.0
-        flat = torch.from_numpy(means.astype(np.float32)[labels]).permute(2, 0, 1)  # (3, H, W)
-        ink = torch.from_numpy(prepared.ink)
-        image = torch.where(ink, prepared.original, flat * prepared.sketch)  # multiply; ink kept exactly
-        return Result(image=image, flat=flat, regions=labels, network=network, guide_regions=prepared.guide_regions,
+        colors = np.ascontiguousarray(means.astype(np.float32).T)  # (3, K + 1)
+        flat = torch.from_numpy(np.take(colors, labels, axis=1))  # (3, H, W)
+        image = flat * prepared.sketch  # multiply, then the ink kept exactly
+        if prepared.ink_pixels is None:
+            index = torch.from_numpy(np.flatnonzero(prepared.ink))
+            prepared.ink_pixels = (index, prepared.original.reshape(3, -1)[:, index])
+        index, values = prepared.ink_pixels
+        image.view(3, -1)[:, index] = values
+        return Result(image=image, flat=flat, regions=labels, network_small=network, guide_regions=prepared.guide_regions,
                       sketch=prepared.sketch, ink=prepared.ink, background=clear[labels], hints=hints, raster=raster,
                       questions=len(prepared.questions), warnings=_unused_colors(prepared, hints, self.guidance))
 
     def _region_colors(self, prepared: Prepared, painted: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
-        """The network output at full size ``(3, H, W)`` and the mean colour of each region's
-        paper pixels ``(K + 1, 3)`` (its line pixels are often dark or bled; regions of ink
-        only use all their pixels)."""
+        """The network output over the picture at the network size ``(3, h, w)`` and the mean
+        colour of each region's paper pixels ``(K + 1, 3)`` in that output scaled to full size
+        (a region's line pixels are often dark or bled; regions of ink only use all their
+        pixels): one sparse product (:func:`region_mean_operator`, built once per sketch, about
+        50 ms at 2048 px), without making the full-size picture."""
         top, left, box_h, box_w = prepared.box
-        height, width = prepared.height, prepared.width
         crop = painted[0, :, top : top + box_h, left : left + box_w].float().cpu().contiguous()
-        network = crop if (box_h, box_w) == (height, width) else resize(crop, (height, width))
-        flat_labels = prepared.regions.ravel()
-        count = int(flat_labels.max()) + 1
-        pixels = network.permute(1, 2, 0).reshape(-1, 3).numpy()
-        paper = ~prepared.ink.ravel()
-        means = _label_means(flat_labels[paper], pixels[paper], count)
-        empty = np.bincount(flat_labels[paper], minlength=count) == 0
-        if empty[1:].any():
-            means[empty] = _label_means(flat_labels, pixels, count)[empty]
-        return network, means
+        if prepared.means_operator is None:
+            prepared.means_operator = region_mean_operator(prepared.regions, _counted(prepared), (box_h, box_w))
+        return crop, prepared.means_operator @ crop.reshape(3, -1).double().numpy().T
 
 
 def _local(hints: Hints) -> bool:
@@ -748,9 +763,69 @@ def _unused_colors(prepared: Prepared, hints: Hints, guidance: Guidance) -> tupl
             f"{len(prepared.questions)} regions of this sketch",)
 
 
-def _label_means(labels: np.ndarray, pixels: np.ndarray, count: int) -> np.ndarray:
-    """Mean of ``pixels (N, 3)`` per label of ``labels (N,)``: ``(count, 3)`` float64 (0 if absent)."""
-    area = np.bincount(labels, minlength=count).astype(np.float64)
-    sums = np.stack([np.bincount(labels, weights=pixels[:, c], minlength=count) for c in range(3)], axis=1)
-    return sums / np.maximum(area, 1.0)[:, None]
+def _counted(prepared: Prepared) -> np.ndarray:
+    """bool ``(H, W)``: the pixels a region's colour is averaged over: its paper pixels, or all
+    its pixels for a region of ink only."""
+    labels, paper = prepared.regions, ~prepared.ink
+    count = int(labels.max()) + 1
+    empty = np.bincount(labels[paper].ravel(), minlength=count) == 0
+    empty[0] = False
+    return paper | empty[labels] if empty.any() else paper
 
+
+def _axis_operator(small: int, full: int, shrinking: bool) -> np.ndarray:
+    """``(full, small)``: what :func:`tinct.image.resize` does along one axis (area when the
+    picture shrinks, antialiased bilinear when it grows; it is separable), read off by
+    resizing the basis vectors."""
+    import torch.nn.functional as F
+
+    basis = torch.eye(small, dtype=torch.float64)[None, None]  # column k is e_k
+    if shrinking:
+        out = F.interpolate(basis, size=(full, small), mode="area")
+    else:
+        out = F.interpolate(basis, size=(full, small), mode="bilinear", align_corners=False, antialias=True)
+    return out[0, 0].numpy()
+
+
+def region_mean_operator(labels: np.ndarray, counted: np.ndarray, small: tuple[int, int]):
+    """A sparse ``(K + 1, h * w)`` matrix M such that ``M @ x.reshape(C, -1).T`` is, for every
+    label of ``labels (H, W)``, the mean over its ``counted`` pixels of ``resize(x, (H, W))``
+    (:func:`tinct.image.resize`) — without making the full-size picture. resize is linear and
+    separable (``R_y x R_x^T``), so a region's sum is a weighted sum of x's pixels; the weights
+    are summed per run of one label along each row (prefix sums of R_x), then spread over R_y's
+    few rows. A label with no counted pixel gets a zero row. Exact to float rounding."""
+    from scipy import sparse
+
+    height, width = labels.shape
+    h, w = small
+    shrinking = height <= h and width <= w
+    ry, rx = _axis_operator(h, height, shrinking), _axis_operator(w, width, shrinking)
+    count = int(labels.max()) + 1
+    # runs of one label (and one counted state) along each row
+    start = np.ones((height, width), bool)
+    start[:, 1:] = (labels[:, 1:] != labels[:, :-1]) | (counted[:, 1:] != counted[:, :-1])
+    rows, first = np.nonzero(start)
+    last = np.append(first[1:] - 1, width - 1)
+    last[np.append(rows[1:] != rows[:-1], True)] = width - 1  # a row's last run ends at its end
+    keep = counted[rows, first]
+    rows, first, last = rows[keep], first[keep], last[keep]
+    run_labels = labels[rows, first].astype(np.int64)
+    # each run's sum of R_x over its columns: entries (run, b) for the b's the run touches
+    prefix = np.vstack([np.zeros((1, w)), np.cumsum(rx, axis=0)])  # (W + 1, w)
+    touched = rx != 0
+    b_first, b_last = touched.argmax(axis=1), w - 1 - touched[:, ::-1].argmax(axis=1)
+    low, span = b_first[first], b_last[last] - b_first[first] + 1
+    run = np.repeat(np.arange(len(rows)), span)
+    b = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span) + np.repeat(low, span)
+    summed = prefix[last[run] + 1, b] - prefix[first[run], b]
+    # spread over the rows a of x that the run's row i reads: R_y[i, a]
+    touched = ry != 0
+    a_first, a_last = touched.argmax(axis=1), h - 1 - touched[:, ::-1].argmax(axis=1)
+    i = rows[run]
+    spread = a_last[i] - a_first[i] + 1
+    entry = np.repeat(np.arange(len(summed)), spread)
+    a = np.arange(spread.sum()) - np.repeat(np.cumsum(spread) - spread, spread) + np.repeat(a_first[i], spread)
+    label = run_labels[run][entry]
+    area = np.bincount(labels[counted].ravel().astype(np.int64), minlength=count).astype(np.float64)
+    values = summed[entry] * ry[i[entry], a] / np.maximum(area, 1.0)[label]
+    return sparse.csr_matrix((values, (label, a * w + b[entry])), shape=(count, h * w))
