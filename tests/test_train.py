@@ -535,3 +535,24 @@ def test_a_wall_clock_cap_stops_training_and_still_exports(tmp_path):
     model = fit("point_hints", config, {"base_channels": 8})
     summary = json.loads((model / "train_summary.json").read_text())
     assert (model / "model.safetensors").exists() and summary["epochs"] < 50  # stopped by the clock, not the epochs
+
+
+def test_resume_auto_reads_the_newest_last_checkpoint_and_keeps_its_name(tmp_path):
+    """A resumed run with other checkpoint settings (here keep_checkpoints) overwrites
+    last.ckpt instead of writing last-v1.ckpt beside it; and --resume auto takes the newest
+    last*.ckpt, for runs an earlier version left with a last-v1.ckpt."""
+    import os
+
+    from tinct.train import _checkpoint_path
+
+    fit("point_hints", _config(tmp_path, "run", max_steps=4, epochs=3), {"base_channels": 8})
+    fit("point_hints", _config(tmp_path, "run", max_steps=8, epochs=3, keep_checkpoints=1), {"base_channels": 8},
+        resume="auto")
+    folder = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in folder.glob("last*.ckpt")) == ["last.ckpt"]
+    assert torch.load(folder / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 8
+    newer = folder / "last-v1.ckpt"
+    newer.write_bytes((folder / "last.ckpt").read_bytes())
+    os.utime(folder / "last.ckpt", (1, 1))
+    assert _checkpoint_path("auto", tmp_path / "run") == newer
+    assert _checkpoint_path("auto", tmp_path / "elsewhere") is None

@@ -622,15 +622,17 @@ def _load_init(method, folder: Path) -> None:
 
 
 def _checkpoint_path(resume: str | None, out: Path) -> Path | None:
-    """The checkpoint ``resume`` names (``"auto"``: ``out/checkpoints/last.ckpt`` if any)."""
+    """The checkpoint ``resume`` names (``"auto"``: ``out/checkpoints/last.ckpt`` if any, or the
+    newest ``last-vN.ckpt`` beside it)."""
     if not resume:
         return None
     if resume == "auto":
-        path = out / "checkpoints" / "last.ckpt"
-        if not path.exists():
-            log.warning("no checkpoint at %s: starting from scratch", path)
+        # the newest of last.ckpt and any last-vN.ckpt an earlier version of tinct let Lightning write
+        found = sorted((out / "checkpoints").glob("last*.ckpt"), key=lambda p: p.stat().st_mtime)
+        if not found:
+            log.warning("no checkpoint at %s: starting from scratch", out / "checkpoints" / "last.ckpt")
             return None
-        return path
+        return found[-1]
     path = Path(resume)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint {path} to resume from")
@@ -686,8 +688,11 @@ def _trainer(config: TrainConfig, *, fast_dev_run: bool, callbacks: tuple) -> L.
     # every checkpoint_every steps: step=N.ckpt (all kept, or the newest keep_checkpoints) and last.ckpt
     # (what --resume auto reads)
     keep = dict(monitor="step", mode="max", save_top_k=config.keep_checkpoints) if config.keep_checkpoints else {}
+    # enable_version_counter off: last.ckpt is overwritten, never written beside as last-v1.ckpt (Lightning
+    # versions it when a resumed run's checkpoint settings differ, and --resume auto would then read a stale one)
     checkpoints = [ModelCheckpoint(dirpath=out / "checkpoints", filename="{step}", every_n_train_steps=config.checkpoint_every,
-                                   save_last=True, **({"save_top_k": -1} | keep))] if config.checkpoint_every > 0 else []
+                                   save_last=True, enable_version_counter=False, **({"save_top_k": -1} | keep))
+                   ] if config.checkpoint_every > 0 else []
     try:
         return L.Trainer(
             accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
