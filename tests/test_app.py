@@ -1,6 +1,6 @@
 """The web app's logic without a browser: colours, palettes, the guided-region steps, points and
-strokes, undo, pictures, downloads, the ``tinct app`` command, the tabs each model's guidance
-gets and their handlers (the browser test is test_app_browser.py)."""
+strokes, colour tags, styles, scribbles, undo, pictures, downloads, the ``tinct app`` command,
+the tabs each model's guidance gets and their handlers (the browser test is test_app_browser.py)."""
 
 import json
 import logging
@@ -21,36 +21,62 @@ from tinct.app import (
     APP_MAX_PIXELS,
     HIGHLIGHT,
     HIGHLIGHT_ALPHA,
+    SCRIBBLE,
     add_point,
+    add_scribble_point,
     add_stroke_point,
     apply_color,
     clear_hints,
+    clear_scribbles,
     colorize,
     draw_hints,
+    draw_scribbles,
+    end_scribble,
     end_stroke,
     export_files,
+    guidance_status,
     highlight_region,
     launch_options,
     load_palette,
+    mix_styles,
     normalize_color,
     palette_add,
     region_order,
     region_status,
     save_palette,
+    set_style,
+    set_tags,
     skip_region,
     start_session,
+    style_previews,
     undo,
 )
 from tinct.app.uploads import load_upload, short_message
 from tinct.cli import main
 from tinct.colorizer import Colorizer
-from tinct.hintfile import load_hints, parse_color
-from tinct.image import ImageError
+from tinct.guidance import GuidanceError
+from tinct.hintfile import Scribble, StyleMix, load_hints, parse_color, scribble_mask
+from tinct.image import ImageError, load_image, resize
+from tinct.methods import load_model
 from tinct.methods.base import Guidance
 from tinct.ora import read_ora
 
 RED = "#e05a47"
 BLUE = "#3a7bd5"
+SUNFLOWER = "examples/sunflower_sketch.png"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped models by name, each loaded once (128 px, as ``tinct app`` runs them)."""
+    loaded = {}
+
+    def shipped(name):
+        if name not in loaded:
+            loaded[name] = Colorizer.from_pretrained(name)
+        return loaded[name]
+
+    return shipped
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +221,142 @@ def test_points_and_strokes_from_clicks(colorizer, sketch, session):
         add_point(session, 90, 10, RED)
 
 
+def _drawing(result):
+    """bool ``(H, W)``: the paper pixels inside the drawing (not the background, not a line)."""
+    return ~result.background & ~result.ink
+
+
+def test_colour_tags_reach_the_model_and_colour_the_flower(shipped):
+    colorizer = shipped("cwr_dual")
+    session = start_session(colorizer, SUNFLOWER)
+    guidance = colorizer.guidance
+    assert "yellow" in guidance.tags and "blue" in guidance.tags
+
+    yellow = set_tags(session, ["yellow"], guidance)
+    assert yellow.hints.tags == ("yellow",) and session.hints.tags == ()  # immutable
+    assert undo(yellow).hints.tags == () and len(yellow.history) == 1
+    # each tag once, in the vocabulary's order, whatever order they were ticked in
+    assert set_tags(session, ["blue", "yellow", "blue"], guidance).hints.tags == ("yellow", "blue")
+    assert set_tags(session, " yellow , blue", guidance).hints.tags == ("yellow", "blue")
+    assert set_tags(yellow, ["yellow"], guidance) is yellow  # no change: nothing to undo
+    assert set_tags(yellow, [], guidance).hints.tags == ()
+
+    with pytest.raises(GuidanceError, match=r"^this model has no tag 'yelow' \(closest: yellow.*\); its tags: red, "):
+        set_tags(session, ["yelow"], guidance)
+    with pytest.raises(ValueError, match="tag name"):
+        set_tags(session, ["yellow", ""], guidance)
+    with pytest.raises(GuidanceError, match="this model takes no colour tags; it takes: a style"):
+        set_tags(session, ["yellow"], shipped("rasc").guidance)
+
+    # the tags reach the model: yellow makes the flower's flat colours yellow, blue bluish
+    plain, yellow, blue = (colorize(colorizer, set_tags(session, tags, guidance)).result
+                           for tags in ([], ["yellow"], ["blue"]))
+    assert yellow.hints.tags == ("yellow",)
+    drawing = _drawing(yellow)
+    assert drawing.sum() > 10_000  # the petals, the heart and the leaves
+    mean = {name: result.flat[:, torch.from_numpy(drawing)].mean(dim=1)
+            for name, result in (("plain", plain), ("yellow", yellow), ("blue", blue))}
+    yellowness = {name: float((rgb[0] + rgb[1]) / 2 - rgb[2]) for name, rgb in mean.items()}
+    assert yellowness["yellow"] > 0.4 and yellowness["yellow"] > yellowness["plain"] + 0.3
+    assert yellowness["blue"] < -0.05 and mean["blue"][2] > mean["yellow"][2] + 0.3
+    original = load_image(SUNFLOWER)
+    assert torch.equal(yellow.image[:, torch.from_numpy(yellow.ink)], original[:, torch.from_numpy(yellow.ink)])
+
+    assert guidance_status(session, guidance) == "No colour tags."
+    assert guidance_status(set_tags(session, ["blue", "yellow"], guidance), guidance) == "Tags: yellow, blue."
+
+
+def test_styles_a_seed_is_a_picture_and_two_seeds_mix(shipped):
+    colorizer = shipped("rasc")
+    session = start_session(colorizer, SUNFLOWER)
+    three = colorize(colorizer, set_style(session, 3))
+    again = colorize(colorizer, set_style(start_session(colorizer, SUNFLOWER), 3))
+    other = colorize(colorizer, set_style(session, 4))
+    assert three.hints.style == 3 and session.hints.style is None
+    assert torch.equal(three.result.image, again.result.image)  # the same seed, the same picture
+    drawing = torch.from_numpy(_drawing(three.result))
+    assert (three.result.flat[:, drawing] - other.result.flat[:, drawing]).abs().max() > 0.1  # another seed
+    default = colorize(colorizer, session)  # no style given: the default seed, 0
+    assert torch.equal(default.result.image, colorize(colorizer, set_style(session, 0)).result.image)
+
+    assert set_style(three, 3) is three and set_style(three, "3") is three
+    assert undo(set_style(three, 4)).hints.style == 3
+    for bad in (-1, 2.5, "three", True):
+        with pytest.raises(ValueError, match="a whole number >= 0"):
+            set_style(session, bad)
+
+    mixed = mix_styles(session, 3, 4, 0.5)
+    assert mixed.hints.style == StyleMix(3, 4, 0.5) and len(mixed.history) == 1
+    assert mix_styles(session, 3, 4, 0.0).hints.style == 3 and mix_styles(session, 3, 4, 1.0).hints.style == 4
+    halfway = colorize(colorizer, mixed).result
+    assert torch.equal(halfway.image, colorizer.colorize(session.prepared, style="3,4@0.5").image)
+    assert not torch.equal(halfway.image, three.result.image) and not torch.equal(halfway.image, other.result.image)
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\]"):
+        mix_styles(session, 3, 4, 1.5)
+    assert guidance_status(mixed, colorizer.guidance) == "Style: seeds 3 to 4 at 0.50."
+    assert guidance_status(session, colorizer.guidance) == "Style: seed 0."
+
+    # the previews: each seed's own picture, scaled down; the rest of the session unchanged
+    previews = style_previews(colorizer, mixed, range(3, 6), side=128)
+    assert [seed for seed, _ in previews] == [3, 4, 5]
+    for seed, picture in previews:
+        assert picture.shape == (128, 128, 3) and picture.dtype == np.uint8
+        full = colorizer.colorize(session.prepared, style=seed).image
+        expected = (resize(full, (128, 128)).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+        assert np.array_equal(picture, expected)
+    assert not np.array_equal(previews[0][1], previews[1][1])
+    assert mixed.hints.style == StyleMix(3, 4, 0.5)
+
+
+def test_scribbles_from_clicks(shipped, session):
+    row, col = 10, 20
+    first = add_scribble_point(session, col, row, width=0.02)
+    second = add_scribble_point(first, col + 30, row + 5, width=0.02)
+    (scribble,) = second.hints.scribbles
+    # normalised like strokes: the centre of the clicked pixel, as a fraction of the 90 x 60 sketch
+    assert scribble == Scribble(points=(((col + 0.5) / 90, (row + 0.5) / 60), ((col + 30.5) / 90, (row + 5.5) / 60)),
+                                width=0.02)
+    assert second.scribble_open and not second.stroke_open and not second.hints.strokes
+    assert len(add_scribble_point(end_scribble(second), 5, 5, width=0.02).hints.scribbles) == 2  # a new one
+    assert len(add_scribble_point(second, 5, 5, width=0.03).hints.scribbles) == 2  # another width: a new one
+    assert undo(second).hints.scribbles == first.hints.scribbles  # undo takes back one vertex
+    assert undo(first).hints.scribbles == () and not undo(first).scribble_open
+    cleared = clear_scribbles(second)
+    assert cleared.hints.scribbles == () and undo(cleared).hints.scribbles == second.hints.scribbles
+    stroked = add_stroke_point(second, 40, 30, BLUE)  # strokes and scribbles are drawn apart
+    assert len(add_scribble_point(stroked, 41, 31, width=0.02).hints.scribbles[0].points) == 3
+    with pytest.raises(ValueError, match="outside the 90 x 60 sketch"):
+        add_scribble_point(session, 10, 60)
+    with pytest.raises(ValueError, match="width"):
+        add_scribble_point(session, 10, 10, width=0.0)
+
+    # drawn in the marker colour over the sketch (no result yet), at their width
+    picture = draw_scribbles(second)
+    mask = scribble_mask(second.hints, 60, 90)
+    assert mask.sum() > 30 and (picture[mask] == SCRIBBLE).all()
+    original = (second.prepared.original.permute(1, 2, 0) * 255).round().byte().numpy()
+    assert np.array_equal(picture[~mask], original[~mask])
+
+    # a model that takes scribbles: a scribble across a petal splits it; it is drawn over the result
+    colorizer = shipped("edge_enhance")
+    flower = start_session(colorizer, SUNFLOWER)
+    petal = colorize(colorizer, flower).result.regions
+    label = petal[100, 290]  # the top petal
+    rows, cols = np.nonzero(petal == label)
+    across = (int(rows.mean()), int(cols.min()) - 2), (int(rows.mean()), int(cols.max()) + 2)
+    walled = add_scribble_point(add_scribble_point(flower, across[0][1], across[0][0], width=0.005),
+                                across[1][1], across[1][0], width=0.005)
+    done = colorize(colorizer, walled)
+    assert done.result.hints.scribbles == walled.hints.scribbles
+    assert done.result.regions.max() > petal.max()  # the petal became two regions
+    assert guidance_status(done, colorizer.guidance) == "1 scribble (drawing: 2 points)."
+    assert guidance_status(end_scribble(done), colorizer.guidance) == "1 scribble."
+    shown = draw_scribbles(done)
+    mask = scribble_mask(done.hints, 512, 512)
+    result = (done.result.image.permute(1, 2, 0) * 255).round().byte().numpy()
+    assert (shown[mask] == SCRIBBLE).all() and np.array_equal(shown[~mask], result[~mask])
+
+
 def test_downloads_png_ora_and_hint_file(tmp_path, colorizer, session):
     with pytest.raises(ValueError, match="nothing to download"):
         export_files(session, tmp_path)
@@ -322,9 +484,16 @@ def _refused(handler, *args) -> str:
 
 
 def _shown(shown):
-    """A handler's ``{component: value}`` by elem_id (the session under "state")."""
+    """A handler's ``{component: value}`` by elem_id (the session under "state", the seeds of the
+    style previews under "seeds")."""
     gradio = pytest.importorskip("gradio")
-    return {"state" if isinstance(block, gradio.State) else block.elem_id: value for block, value in shown.items()}
+
+    def name(block, value):
+        if isinstance(block, gradio.State):
+            return "state" if value is None or isinstance(value, app.Session) else "seeds"
+        return block.elem_id
+
+    return {name(block, value): value for block, value in shown.items()}
 
 
 def test_guided_model_opens_on_the_guided_tab_and_has_no_reference_tab():
@@ -367,7 +536,126 @@ def test_tabs_follow_the_declared_guidance():
     assert tabs(points=True) == (["tab-points"], "tab-points")
     assert tabs(points=True, reference=True) == (["tab-points", "tab-reference"], "tab-reference")
     assert tabs(reference=True, required=("reference",)) == (["tab-reference"], "tab-reference")
-    assert tabs(tags=("red",)) == ([], None)
+    assert tabs(tags=("red",)) == (["tab-tags"], "tab-tags")
+    assert tabs(style_dim=8) == (["tab-styles"], "tab-styles")
+    assert tabs(points=True, scribbles=True) == (["tab-points", "tab-scribbles"], "tab-points")
+    assert tabs(scribbles=True) == (["tab-scribbles"], "tab-scribbles")
+    assert tabs(regions=True, points=True, reference=True, tags=("red",), style_dim=8, scribbles=True) == (
+        ["tab-guided", "tab-points", "tab-reference", "tab-tags", "tab-styles", "tab-scribbles"], "tab-reference")
+    assert tabs(regions=True, tags=("red",), style_dim=8) == (["tab-guided", "tab-tags", "tab-styles"], "tab-guided")
+    assert tabs() == ([], None)
+
+
+def test_tags_model_opens_on_its_tags_tab_and_every_tick_colours_again(shipped, sketch, tmp_path):
+    gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    colorizer = shipped("cwr_dual")
+    demo = app.build_app(colorizer)
+    by_id = _elements(demo)
+    assert _opening_tab(demo) == "tab-tags"
+    assert [b.elem_id for b in demo.blocks.values() if (b.elem_id or "").startswith("tab-")] == ["tab-tags"]
+    assert by_id["tags"].choices[:3] == [("red", "red"), ("orange", "orange"), ("yellow", "yellow")]
+    assert [value for _, value in by_id["tags"].choices] == list(colorizer.guidance.tags)
+    assert ("skin medium light", "skin_medium_light") in by_id["tags"].choices
+    assert "it takes colour tags." in by_id["status"].value
+
+    on_sketch, on_tags = _handler(demo, "sketch", "change"), _handler(demo, "tags", "input")
+    on_undo = _handler(demo, "undo-tags", "click")
+    sketch_file = _png(tmp_path / "sketch.png", sketch[0])
+    # ticked before the sketch: taken over by the sketch, not a change to undo
+    assert _shown(on_tags(None, ["yellow"])) == {"status": "Tags taken: now upload a sketch."}
+    assert _refused(on_tags, None, ["yelow"]).startswith("this model has no tag 'yelow' (closest: yellow")
+    first = _shown(on_sketch(sketch_file, ["yellow"]))
+    session = first["state"]
+    assert session.hints.tags == ("yellow",) and not session.history and first["tags"] == ["yellow"]
+    assert first["status"] == "90 x 60 px sketch, 4 flat regions. Tags: yellow."
+
+    blue = _shown(on_tags(session, ["blue", "yellow"]))
+    assert blue["state"].hints.tags == ("yellow", "blue") and blue["tags"] == ["yellow", "blue"]
+    assert blue["status"].endswith("Tags: yellow, blue.") and blue["download-png"] is None
+    assert not np.array_equal(blue["result"], first["result"])  # coloured again
+    back = _shown(on_undo(blue["state"]))
+    assert back["tags"] == ["yellow"] and np.array_equal(back["result"], first["result"])
+    fn = next(fn for fn in demo.fns.values() if fn.fn is on_tags)
+    assert fn.trigger_mode == "always_last" and fn.concurrency_id == "model"  # no tick is lost
+    assert [block.elem_id for block in fn.inputs] == [None, "tags"]
+    assert gradio.CheckboxGroup in {type(block) for block in fn.inputs}
+
+
+def test_style_model_seeds_variations_and_mix_in_the_app(shipped, sketch, tmp_path):
+    gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    colorizer = shipped("rasc")
+    demo = app.build_app(colorizer)
+    assert _opening_tab(demo) == "tab-styles"
+    on_sketch, on_seed = _handler(demo, "sketch", "change"), _handler(demo, "style-seed", "input")
+    on_variations, on_pick = _handler(demo, "style-variations", "click"), _handler(demo, "style-gallery", "select")
+    on_mix = _handler(demo, "style-mix", "release")
+    sketch_file = _png(tmp_path / "sketch.png", sketch[0])
+
+    assert _shown(on_seed(None, 7)) == {"status": "Style seed 7 taken: now upload a sketch."}
+    first = _shown(on_sketch(sketch_file, 7))
+    session = first["state"]
+    assert session.hints.style == 7 and not session.history and first["style-seed"] == 7
+    assert first["status"] == "90 x 60 px sketch, 4 flat regions. Style: seed 7."
+    assert first["style-gallery"] is None and first["seeds"] == ()  # a new sketch clears the previews
+
+    shown = _shown(on_variations(session, 7))
+    assert shown["status"] == "Seeds 7 to 12: click one to use it."
+    assert shown["seeds"] == (7, 8, 9, 10, 11, 12)  # the gallery's seeds (a gr.State)
+    gallery = shown["style-gallery"]
+    assert [caption for _, caption in gallery] == [f"seed {seed}" for seed in range(7, 13)]
+    assert all(picture.shape == (60, 90, 3) for picture, _ in gallery)  # small sketches are not scaled up
+    assert np.array_equal(gallery[0][0], first["result"])
+
+    picked = _shown(on_pick(session, shown["seeds"], gradio.SelectData(None, {"index": 2, "value": None,
+                                                                                "selected": True})))
+    assert picked["state"].hints.style == 9 and picked["style-seed"] == 9 and picked["style-a"] == 9
+    assert np.array_equal(picked["result"], gallery[2][0])
+    assert picked["status"].endswith("Style: seed 9.")
+
+    mixed = _shown(on_mix(picked["state"], 9, 2, 0.25))
+    assert mixed["state"].hints.style == StyleMix(9, 2, 0.25) and "style-seed" not in mixed
+    assert mixed["status"].endswith("Style: seeds 9 to 2 at 0.25.")
+    assert on_seed(mixed["state"], None) == gradio.skip()  # an emptied seed box waits for a number
+    typed = _shown(on_seed(mixed["state"], 4))
+    assert typed["state"].hints.style == 4 and typed["style-mix"] == 0.0 and typed["style-a"] == 4
+    assert _shown(_handler(demo, "undo-style", "click")(typed["state"]))["state"].hints.style == StyleMix(9, 2, 0.25)
+    assert _refused(on_variations, None, 0) == "Upload a sketch first."
+    cleared = _shown(on_sketch(None))
+    assert cleared["style-gallery"] is None and cleared["seeds"] == () and cleared["state"] is None
+
+
+def test_scribble_model_has_points_and_scribbles_tabs(shipped, sketch, tmp_path):
+    gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    colorizer = shipped("edge_enhance")
+    demo = app.build_app(colorizer)
+    by_id = _elements(demo)
+    assert _opening_tab(demo) == "tab-points"
+    for elem_id in ("tab-points", "tab-scribbles", "scribble-canvas", "scribble-width", "end-scribble",
+                    "clear-scribbles", "undo-scribbles"):
+        assert elem_id in by_id, elem_id
+    for elem_id in ("tab-guided", "tab-reference", "tab-tags", "tab-styles", "tags", "style-seed"):
+        assert elem_id not in by_id, elem_id
+    session = _shown(_handler(demo, "sketch", "change")(_png(tmp_path / "sketch.png", sketch[0])))["state"]
+    on_click, on_end = _handler(demo, "scribble-canvas", "select"), _handler(demo, "end-scribble", "click")
+
+    def click(session, col, row, width=2.0):
+        return _shown(on_click(session, width, gradio.SelectData(None, {"index": [col, row], "value": None,
+                                                                         "selected": True})))
+
+    one = click(click(session, 10, 30)["state"], 80, 30)
+    (scribble,) = one["state"].hints.scribbles
+    assert scribble.points == ((10.5 / 90, 30.5 / 60), (80.5 / 90, 30.5 / 60)) and scribble.width == 0.02
+    assert tuple(one["scribble-canvas"][30, 40]) == SCRIBBLE
+    assert one["status"].endswith("1 scribble (drawing: 2 points).")
+    ended = _shown(on_end(one["state"]))
+    assert ended["status"] == "Scribble finished: the next click starts a new one." and not ended["state"].scribble_open
+    assert ended["state"].hints == one["state"].hints and undo(ended["state"]).hints.scribbles[0].points == (
+        (10.5 / 90, 30.5 / 60),)
+    again = click(ended["state"], 45, 5)
+    assert len(again["state"].hints.scribbles) == 2
+    assert again["status"].endswith("2 scribbles (drawing: 1 point).")
+    assert _shown(on_end(again["state"]))["state"].hints.scribbles == again["state"].hints.scribbles
+    assert next(fn for fn in demo.fns.values() if fn.fn is on_click).collects_event_data
 
 
 def _png(path, picture):
@@ -606,10 +894,11 @@ def test_unexpected_errors_show_a_sentence_and_log_the_traceback(colorizer, sket
     assert isinstance(caplog.records[-1].exc_info[1], MemoryError)
 
 
-@pytest.mark.parametrize("model", [tiny_guiding_painter, tiny_point_hints, MeanReference])
+@pytest.mark.parametrize("model", [tiny_guiding_painter, tiny_point_hints, MeanReference, "cwr_dual", "rasc",
+                                   "edge_enhance"])
 def test_every_handler_is_guarded_and_uploads_reach_it_as_files(model):
     pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
-    demo = app.build_app(Colorizer(model(), size=32))
+    demo = app.build_app(Colorizer(load_model(model) if isinstance(model, str) else model(), size=32))
     by_id = _elements(demo)
     pictures = {by_id[elem_id]._id for elem_id in ("sketch", "reference") if elem_id in by_id}
     functions = [fn for fn in demo.fns.values() if fn.fn is not None]

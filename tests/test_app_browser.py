@@ -207,3 +207,151 @@ def test_refused_uploads_and_failures_are_short_messages_and_the_session_stays(s
         monkeypatch.undo()
         page.locator("#skip-region").click()  # the session before the failure goes on
         expect(count).to_contain_text(f"Region 3 of {total}", timeout=TIMEOUT_MS)
+
+
+def _result(page) -> np.ndarray:
+    """The colorized picture the page shows, RGB uint8 ``(H, W, 3)``."""
+    return np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#result img").get_attribute("src")))))[..., :3]
+
+
+def _upload_sunflower(page) -> np.ndarray:
+    """Upload the sunflower and wait for its first result; returns the sketch as RGB uint8."""
+    page.locator("#sketch input[type=file]").set_input_files(str(SKETCH))
+    sync_api.expect(page.locator("#status")).to_contain_text("512 x 512 px sketch", timeout=TIMEOUT_MS)
+    sync_api.expect(page.locator("#result img")).to_be_visible(timeout=TIMEOUT_MS)
+    return np.asarray(Image.open(SKETCH).convert("RGB"))
+
+
+def _screenshot(page, path: Path) -> None:
+    """A screenshot of the whole page once no event is pending (Gradio dims the outputs of one)
+    and every picture has loaded."""
+    page.wait_for_function("() => [...document.images].every(image => image.complete) && "
+                           "!document.querySelector('.wrap.default:not(.hide), .wrap.center:not(.hide)')",
+                           timeout=TIMEOUT_MS)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def _yellowness(picture: np.ndarray, inside: np.ndarray) -> float:
+    """How yellow ``picture`` is where ``inside``: mean of (R + G) / 2 - B, in [-255, 255]."""
+    rgb = picture[inside].astype(float)
+    return float(((rgb[:, 0] + rgb[:, 1]) / 2 - rgb[:, 2]).mean())
+
+
+def test_tags_model_colours_the_flower_with_the_ticked_tag(serve_app, tmp_path):
+    expect = sync_api.expect
+    with browser_page(serve_app("cwr_dual")) as page:
+        expect(page.get_by_role("tab", name="Colour tags")).to_have_attribute("aria-selected", "true",
+                                                                            timeout=TIMEOUT_MS)
+        assert page.get_by_role("tab").count() == 1  # the model takes tags only
+        sketch = _upload_sunflower(page)
+        status = page.locator("#status")
+        expect(status).to_contain_text("No colour tags.")
+        ink = sketch.max(axis=2) < 128
+        head = np.zeros(ink.shape, bool)
+        head[60:310, 160:420] = True  # the flower's head: petals and heart
+        before = _result(page)
+        painted = head & ~ink & (np.abs(before.astype(int) - 255).max(axis=2) > 0)  # paper the model painted
+        assert painted.sum() > 10_000 and abs(_yellowness(before, painted)) < 40  # greyish without tags
+
+        page.locator("#tags").get_by_label("yellow", exact=True).check()
+        expect(status).to_contain_text("Tags: yellow.", timeout=TIMEOUT_MS)
+        expect(page.locator("#tags").get_by_label("yellow", exact=True)).to_be_checked()
+        result = _result(page)
+        assert result.shape == (512, 512, 3) and np.array_equal(result[ink], sketch[ink])  # the lines, exactly
+        assert _yellowness(result, painted) > 100  # the petals and the heart are yellow now
+        heart = result[185, 290].astype(int)
+        assert heart[0] > 150 and heart[1] > 150 and heart[2] < 100, heart
+
+        page.locator("#tags").get_by_label("blue", exact=True).check()
+        expect(status).to_contain_text("Tags: yellow, blue.", timeout=TIMEOUT_MS)
+        page.locator("#undo-tags").click()
+        expect(status).to_contain_text("Tags: yellow.", timeout=TIMEOUT_MS)
+        expect(page.locator("#tags").get_by_label("blue", exact=True)).not_to_be_checked()
+        _screenshot(page, tmp_path / "app_tags.png")
+    assert (tmp_path / "app_tags.png").stat().st_size > 10_000
+
+
+def test_style_model_seeds_and_variations(serve_app, tmp_path):
+    expect = sync_api.expect
+    with browser_page(serve_app("rasc")) as page:
+        expect(page.get_by_role("tab", name="Styles")).to_have_attribute("aria-selected", "true", timeout=TIMEOUT_MS)
+        sketch = _upload_sunflower(page)
+        status = page.locator("#status")
+        expect(status).to_contain_text("Style: seed 0.")
+        ink = sketch.max(axis=2) < 128
+        seed_zero = _result(page)
+
+        seed_box = page.locator("#style-seed input")
+        seed_box.fill("3")
+        expect(status).to_contain_text("Style: seed 3.", timeout=TIMEOUT_MS)
+        seed_three = _result(page)
+        assert np.array_equal(seed_three[ink], sketch[ink])
+        assert (np.abs(seed_three.astype(int) - seed_zero.astype(int)).max(axis=2) > 20).sum() > 5_000  # restyled
+
+        page.locator("#style-variations").click()
+        expect(status).to_contain_text("Seeds 3 to 8: click one to use it.", timeout=TIMEOUT_MS)
+        previews = page.locator("#style-gallery img")
+        expect(previews).to_have_count(6, timeout=TIMEOUT_MS)
+        first = np.asarray(Image.open(io.BytesIO(_fetch(page, previews.nth(0).get_attribute("src")))))[..., :3]
+        assert first.shape == (256, 256, 3)  # small previews of the 512 px sketch
+        previews.nth(2).click()
+        expect(status).to_contain_text("Style: seed 5.", timeout=TIMEOUT_MS)
+        expect(seed_box).to_have_value("5")
+        seed_five = _result(page)
+        preview = np.asarray(Image.open(io.BytesIO(_fetch(page, previews.nth(2).get_attribute("src")))))[..., :3]
+        small = np.asarray(Image.fromarray(seed_five).resize((256, 256), Image.BOX)).astype(int)
+        assert np.abs(small - preview.astype(int)).mean() < 3  # the preview is the picture it picks
+
+        seed_box.fill("3")  # the same seed, the same picture
+        expect(status).to_contain_text("Style: seed 3.", timeout=TIMEOUT_MS)
+        assert np.array_equal(_result(page), seed_three)
+        # the preview clicked before is not marked as the style in use
+        page.mouse.move(0, 0)
+        borders = [previews.nth(i).locator("xpath=ancestor::button[1]").evaluate(
+            "element => getComputedStyle(element).borderColor") for i in range(3)]
+        assert borders[2] == borders[0] == borders[1], borders
+
+        # halfway between seed 3 (A: the seed in use) and seed 8 (B)
+        expect(page.locator("#style-a input")).to_have_value("3")
+        page.locator("#style-b input").fill("8")  # at 0 the mix is seed A itself
+        mix = page.locator("#style-mix input[type=number]")
+        mix.fill("0.5")
+        mix.press("Tab")  # the slider's number box takes it when it loses the focus
+        expect(status).to_contain_text("Style: seeds 3 to 8 at 0.50.", timeout=TIMEOUT_MS)
+        halfway = _result(page)
+        assert np.array_equal(halfway[ink], sketch[ink])
+        assert not np.array_equal(halfway, seed_three) and not np.array_equal(halfway, seed_five)
+        _screenshot(page, tmp_path / "app_styles.png")
+    assert (tmp_path / "app_styles.png").stat().st_size > 10_000
+
+
+def test_scribble_model_scribbles_across_a_petal(serve_app, tmp_path):
+    expect = sync_api.expect
+    with browser_page(serve_app("edge_enhance")) as page:
+        expect(page.get_by_role("tab", name="Points & strokes")).to_have_attribute("aria-selected", "true",
+                                                                                 timeout=TIMEOUT_MS)
+        _upload_sunflower(page)
+        page.get_by_role("tab", name="Scribbles").click()
+        canvas = page.locator("#scribble-canvas img")
+        expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
+        box = canvas.bounding_box()
+        status = page.locator("#status")
+        # across the top petal, from left to right of it (pixels (250, 100) and (330, 100) of 512)
+        for x, step in ((250, "1 scribble (drawing: 1 point)."), (330, "1 scribble (drawing: 2 points).")):
+            canvas.click(position={"x": box["width"] * x / 512, "y": box["height"] * 100 / 512})
+            expect(status).to_contain_text(step, timeout=TIMEOUT_MS)
+        page.locator("#end-scribble").click()
+        expect(status).to_contain_text("Scribble finished", timeout=TIMEOUT_MS)
+
+        page.locator("#export").click()
+        hints_link = page.locator("#download-hints a").first
+        expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
+        hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
+        (scribble,) = hints["scribbles"]
+        (x0, y0), (x1, y1) = scribble["points"]
+        assert abs(x0 - 250 / 512) < 0.02 and abs(x1 - 330 / 512) < 0.02 and abs(y0 - 100 / 512) < 0.02
+        assert abs(y1 - y0) < 0.01 and scribble["width"] == 0.01
+        shown = np.asarray(Image.open(io.BytesIO(_fetch(page, canvas.get_attribute("src")))))[..., :3]
+        assert tuple(shown[round(y0 * 512), round((x0 + x1) / 2 * 512)]) == (255, 0, 170)  # drawn in magenta
+        _screenshot(page, tmp_path / "app_scribbles.png")
+    assert (tmp_path / "app_scribbles.png").stat().st_size > 10_000

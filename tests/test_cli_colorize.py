@@ -50,6 +50,10 @@ def test_help(capsys):
     out = capsys.readouterr().out
     for option in ("--model", "--hints", "--reference", "--save-hints", "--transparent", ".ora"):
         assert option in out
+    from tinct.cli import SHIPPED_NAMES
+    from tinct.methods import shipped_models
+
+    assert sorted(SHIPPED_NAMES.split(", ")) == shipped_models()  # --help names every shipped model
 
 
 def test_one_file_to_png(sketches, models, tmp_path):

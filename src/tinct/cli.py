@@ -9,6 +9,9 @@ from pathlib import Path
 from tinct import __version__
 from tinct.batch import UsageError
 
+# the shipped models (checkpoints/), named in --help without loading anything
+SHIPPED_NAMES = "guiding_painter, point_hints, scft, scft_skeleton, cwr_dual, cwr_concat, rasc, edge_enhance"
+
 
 def _max_pixels(args: argparse.Namespace) -> None:
     """Apply ``--max-pixels`` to every image this command reads (before decoding)."""
@@ -434,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("-o", "--output", type=Path, default=None, metavar="OUT",
                           help="output file (.png, .ora or .psd) for one input, otherwise a folder (required)")
     colorize.add_argument("--model", default="guiding_painter", metavar="NAME|DIR",
-                          help="a shipped model's name (guiding_painter, point_hints, scft, scft_skeleton), a "
+                          help="a shipped model's name (" + SHIPPED_NAMES + "), a "
                           "checkpoint folder, or baseline:flat-fill / baseline:reference-in-place (default: "
                           "guiding_painter). Each model takes its own kinds of guidance; giving another is an "
                           "error that says what it takes")
@@ -559,7 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  tinct train guiding_painter --out runs/gp --resume auto                   (continue a run)\n"
         "  tinct train scft --config configs/scft_cpu.yaml --init runs/scft/model    (fine-tune: new schedule)",
     )
-    train.add_argument("method", metavar="METHOD", help="guiding_painter, point_hints or scft")
+    train.add_argument("method", metavar="METHOD",
+                       help="guiding_painter, point_hints, scft, cwr, rasc or edge_enhance")
     train.add_argument("--config", type=Path, default=None, help="YAML file with train: and model: overrides")
     train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override one setting, e.g. model.base_channels=16 or train.epochs=3 (repeatable)")
@@ -602,7 +606,11 @@ def build_parser() -> argparse.ArgumentParser:
         "                    current colour\n"
         "  Reference         a colour picture to take the colours from (shown only for reference-based\n"
         "                    models such as SCFT, which open on this tab)\n"
-        "A tab appears only for the guidance the loaded model takes.\n"
+        "  Colour tags       tick the colours the picture should have (tag models such as cwr_dual)\n"
+        "  Styles            a style seed, a grid of variations to pick from, a slider between two\n"
+        "                    styles (style models such as rasc)\n"
+        "  Scribbles         click along an edge where colour leaked across (edge_enhance)\n"
+        "A tab appears only for the guidance the loaded model takes; the app opens on the one that fits.\n"
         "Downloads: the result as PNG, as layered OpenRaster (.ora: lines, flat colours, result) and the\n"
         "hints as a hint file (docs/hints.md) for 'tinct colorize --hints'.\n\n"
         "The app binds to 127.0.0.1 (this machine only) unless --host says otherwise, and serves no file\n"
@@ -611,10 +619,11 @@ def build_parser() -> argparse.ArgumentParser:
         "  tinct app                                   (shipped GuidingPainter, http://127.0.0.1:7860)\n"
         "  tinct app --model runs/gp/model --port 8000\n"
         "  tinct app --model point_hints --host 0.0.0.0   (reachable from the local network)\n"
+        "  tinct app --model cwr_dual                  (colour tags)     tinct app --model rasc   (styles)\n"
         "needs Gradio: pip install -e \".[app]\"",
     )
     app.add_argument("--model", default="guiding_painter", metavar="NAME|DIR",
-                     help="a shipped model's name (guiding_painter, point_hints, scft, scft_skeleton), a checkpoint "
+                     help="a shipped model's name (" + SHIPPED_NAMES + "), a checkpoint "
                      "folder or baseline:NAME (default: guiding_painter)")
     app.add_argument("--host", default="127.0.0.1",
                      help="address to bind (default: 127.0.0.1, this machine only; 0.0.0.0 for the whole network)")

@@ -11,6 +11,16 @@ Upload a sketch, then guide the model in the tabs its declared guidance
   the current colour, or, in stroke mode, click a sequence of vertices that form one stroke.
 - **Reference** (reference-based models such as SCFT): upload a colour picture to take the
   colours from. A model that needs a reference opens on this tab and waits for one.
+- **Colour tags** (models conditioned on tags, such as CWR): tick colours of the model's own
+  vocabulary; every change colours the sketch again.
+- **Styles** (models that take a style, such as RASC): a style seed (the same seed gives the
+  same picture); *variations* paints a grid of previews of the next seeds, and a click on one
+  takes its seed; a slider mixes the styles of two seeds.
+- **Scribbles** (models that take them, such as edge enhancement): click along an edge where
+  colour leaked, on the result, to draw a scribble over it; *Finish scribble* ends it.
+
+The app opens on the Reference tab for a reference-based model, else on the first tab (the
+guided regions of a model that ranks regions; the tags of a tags-only model, ...).
 
 Downloads: the result as PNG, as layered OpenRaster (.ora) and the hints as a hint file
 (``docs/hints.md``), written into the app's own temporary folder. The palette can be saved to
@@ -34,7 +44,15 @@ its traceback goes to the server's log (``logging.getLogger("tinct.app")``).
 """
 
 from tinct.app.palette import DEFAULT_PALETTE, MAX_PALETTE, load_palette, palette_add, palette_html, save_palette
-from tinct.app.pictures import HIGHLIGHT, HIGHLIGHT_ALPHA, draw_hints, highlight_region, sketch_picture
+from tinct.app.pictures import (
+    HIGHLIGHT,
+    HIGHLIGHT_ALPHA,
+    SCRIBBLE,
+    draw_hints,
+    draw_scribbles,
+    highlight_region,
+    sketch_picture,
+)
 from tinct.app.server import (
     APP_MAX_PIXELS,
     DEFAULT_HOST,
@@ -49,16 +67,26 @@ from tinct.app.server import (
 from tinct.app.session import (
     Session,
     add_point,
+    add_scribble_point,
     add_stroke_point,
     apply_color,
+    check_tags,
     clear_hints,
+    clear_scribbles,
     colorize,
+    end_scribble,
     end_stroke,
     export_files,
+    guidance_status,
+    mix_styles,
     region_order,
     region_status,
+    set_style,
+    set_tags,
     skip_region,
     start_session,
+    style_name,
+    style_previews,
     undo,
 )
 from tinct.color import normalize_color
@@ -71,21 +99,29 @@ __all__ = [
     "HIGHLIGHT_ALPHA",
     "MAX_PALETTE",
     "MAX_UPLOAD",
+    "SCRIBBLE",
     "GradioMissing",
     "Session",
     "add_point",
+    "add_scribble_point",
     "add_stroke_point",
     "apply_color",
     "build_app",
     "check_device",
+    "check_tags",
     "clear_hints",
+    "clear_scribbles",
     "colorize",
     "draw_hints",
+    "draw_scribbles",
+    "end_scribble",
     "end_stroke",
     "export_files",
+    "guidance_status",
     "highlight_region",
     "launch_options",
     "load_palette",
+    "mix_styles",
     "normalize_color",
     "palette_add",
     "palette_html",
@@ -94,8 +130,12 @@ __all__ = [
     "require_gradio",
     "save_palette",
     "serve",
+    "set_style",
+    "set_tags",
     "sketch_picture",
     "skip_region",
     "start_session",
+    "style_name",
+    "style_previews",
     "undo",
 ]

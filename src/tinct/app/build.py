@@ -16,11 +16,23 @@ from tinct.app.session import colorize, export_files, start_session
 from tinct.app.ui import MODEL_EVENT, UPLOAD_EVENT, App, Colours, Mode, Panel, Widgets, guarded, model_line, need
 from tinct.color import normalize_color
 from tinct.colorizer import Colorizer
+from tinct.methods.base import Guidance
 
 HELP = """**tinct** colorizes line art. Upload a sketch, then guide the model in the tabs it offers: give colours
-to the regions the model asks about (*Guided regions*), click points and strokes (*Points & strokes*), or give
-a colour picture (*Reference*). The result keeps your lines pixel for pixel; download it as PNG, as layered
+to the regions the model asks about (*Guided regions*), click points and strokes (*Points & strokes*), give
+a colour picture (*Reference*), tick colour tags (*Colour tags*), pick a style (*Styles*) or scribble over edges
+where colour leaked (*Scribbles*). The result keeps your lines pixel for pixel; download it as PNG, as layered
 OpenRaster (.ora: lines, flat colours, result) or the hints as a hint file for `tinct colorize --hints`."""
+
+
+#: the page's own style: the style preview clicked last is not marked as picked (Gradio cannot unmark it
+#: when another seed is typed; the seed box and the status line say which style is in use)
+CSS = """
+#style-gallery .thumbnail-item.selected:not(:hover) {
+    --ring-color: transparent;
+    border-color: var(--border-color-primary);
+}
+"""
 
 
 def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list[str], max_pixels: int) -> gr.Blocks:
@@ -37,9 +49,11 @@ def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list
                 # its events get the uploaded file, not pixels (UPLOAD_EVENT): the app checks the size first
                 sketch = gr.Image(label="Sketch", type="filepath", sources=["upload", "clipboard"], format="png",
                                   height=280, elem_id="sketch")
-                colours = _colour_controls(palette)
+                # only the tabs that paint with a colour use them (not tags, styles, scribbles, a reference)
+                with gr.Column(visible=any(mode.colours for mode in modes), elem_id="colours"):
+                    colours = _colour_controls(palette)
             with gr.Column(scale=2):
-                panels = _mode_tabs(modes)
+                panels = _mode_tabs(modes, colorizer.guidance)
             with gr.Column(scale=2):
                 result = gr.Image(label="Colorized", interactive=False, format="png", height=420, elem_id="result")
                 export = gr.Button("Prepare downloads (PNG, ORA, hint file)", elem_id="export")
@@ -62,9 +76,9 @@ def _blocks() -> gr.Blocks:
     # an artist's sketch session need not tell anyone about)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "Consolas", "monospace"])
-    with warnings.catch_warnings():  # Gradio 5 announces that Gradio 6 moves `theme` to launch()
-        warnings.filterwarnings("ignore", message="The 'theme' parameter", category=DeprecationWarning)
-        return gr.Blocks(title="tinct", theme=theme, analytics_enabled=False, delete_cache=(3600, 3600))
+    with warnings.catch_warnings():  # Gradio 5 announces that Gradio 6 moves `theme` and `css` to launch()
+        warnings.filterwarnings("ignore", message="The '(theme|css)' parameter", category=DeprecationWarning)
+        return gr.Blocks(title="tinct", theme=theme, css=CSS, analytics_enabled=False, delete_cache=(3600, 3600))
 
 
 def _colour_controls(palette: list[str]) -> Colours:
@@ -85,32 +99,35 @@ def _colour_controls(palette: list[str]) -> Colours:
                    add=add, save=save, load=load, file=file)
 
 
-def _mode_tabs(modes: list[Mode]) -> list[Panel]:
+def _mode_tabs(modes: list[Mode], guidance: Guidance) -> list[Panel]:
     """One tab per mode, opening on the mode the model needs first; their panels."""
     opening = opening_mode(modes)
     panels = []
     with gr.Tabs(selected=None if opening is None else opening.tab_id):
         for mode in modes:
             with gr.Tab(mode.label, id=mode.tab_id, elem_id=mode.tab_id):
-                panels.append(mode.build())
+                panels.append(mode.build(guidance))
     return panels
 
 
 def _wire_sketch(app: App) -> None:
     """A new sketch (upload, paste, clear) starts a new session, taking over the guidance given
-    in the tabs before it (the reference picture). A sketch the app cannot take (too large,
-    truncated, not an image) is a message, and the session before it stays."""
+    in the tabs before it (the reference picture, the ticked tags, the style seed) and clearing
+    what showed the sketch before (:attr:`Panel.cleared`). A sketch the app cannot take (too
+    large, truncated, not an image) is a message, and the session before it stays."""
     takers = [panel for panel in app.panels if panel.given is not None]
+
+    cleared = {component: value for panel in app.panels for component, value in panel.cleared.items()}
 
     @guarded
     def on_sketch(upload, *given):
         if upload is None:
-            return app.show(None)
+            return app.show(None) | cleared
         # the session holds the decoded sketch (Prepared.original): no other full-size copy is kept
         session = start_session(app.colorizer, app.picture(upload))
         for panel, value in zip(takers, given, strict=True):
             session = panel.take(app, session, value)
-        return app.show(colorize(app.colorizer, session))
+        return app.show(colorize(app.colorizer, session)) | cleared
 
     sketch = app.widgets.sketch
     sketch.change(on_sketch, [sketch] + [panel.given for panel in takers], app.outputs, **MODEL_EVENT,

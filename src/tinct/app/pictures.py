@@ -1,5 +1,6 @@
 """What the app shows: the sketch, the region the model asks about, the hints drawn over the
-sketch and the result, each as uint8 ``(H, W, 3)`` at the sketch's full size."""
+sketch, the scribbles drawn over the result and the result, each as uint8 ``(H, W, 3)`` at the
+sketch's full size."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import cv2
 import numpy as np
 
 from tinct.app.session import Session
-from tinct.hintfile import hint_pixels
+from tinct.hintfile import hint_pixels, scribble_mask
 from tinct.image import to_numpy_image
 
-__all__ = ["HIGHLIGHT", "HIGHLIGHT_ALPHA", "draw_hints", "highlight_region", "result_picture", "sketch_picture"]
+__all__ = ["HIGHLIGHT", "HIGHLIGHT_ALPHA", "SCRIBBLE", "draw_hints", "draw_scribbles", "highlight_region",
+           "result_picture", "sketch_picture"]
 
 HIGHLIGHT = (255, 0, 170)  # tint and outline of the region the model asks about
 HIGHLIGHT_ALPHA = 0.55
+SCRIBBLE = HIGHLIGHT  # scribbles have no colour of their own: they are drawn in the app's marker colour
 
 
 def sketch_picture(session: Session) -> np.ndarray:
@@ -62,4 +65,15 @@ def draw_hints(session: Session) -> np.ndarray:
     picture = sketch_picture(session)
     for rows, cols, color in shapes:
         picture[rows, cols] = np.round(np.asarray(color) * 255).astype(np.uint8)
+    return picture
+
+
+def draw_scribbles(session: Session) -> np.ndarray:
+    """The latest result (the sketch before one) with the scribbles drawn over it in
+    :data:`SCRIBBLE`, at their width: uint8 ``(H, W, 3)``. A scribble goes over an edge where
+    colour leaked, so it is drawn where the leak shows."""
+    picture = result_picture(session)
+    picture = sketch_picture(session) if picture is None else picture
+    if session.hints.scribbles:
+        picture[scribble_mask(session.hints, session.height, session.width)] = SCRIBBLE
     return picture

@@ -14,24 +14,41 @@ import torch
 
 from tinct.color import Color, normalize_color, parse_color
 from tinct.colorizer import Colorizer, Prepared, Result
-from tinct.guidance import Request
-from tinct.hintfile import Hints, Point, Stroke, save_hints
+from tinct.guidance import GuidanceError, Request, closest_tags
+from tinct.hintfile import DEFAULT_STROKE_WIDTH, Hints, Point, Scribble, Stroke, StyleMix, parse_style, save_hints
+from tinct.image import resize
+from tinct.methods.base import DEFAULT_STYLE_SEED, Guidance
 
 __all__ = [
+    "PREVIEW_SIDE",
     "Session",
     "add_point",
+    "add_scribble_point",
     "add_stroke_point",
     "apply_color",
+    "check_tags",
     "clear_hints",
+    "clear_scribbles",
     "colorize",
+    "end_scribble",
     "end_stroke",
     "export_files",
+    "guidance_status",
+    "mix_styles",
     "region_order",
     "region_status",
+    "set_style",
+    "set_tags",
     "skip_region",
     "start_session",
+    "style_name",
+    "style_previews",
     "undo",
 ]
+
+#: the longer side, in px, of a style preview (:func:`style_previews`)
+PREVIEW_SIDE = 256
+
 
 @dataclass(frozen=True, eq=False)
 class Session:
@@ -45,10 +62,12 @@ class Session:
     step: index into ``order`` of the region asked about now (``len(order)``: all done);
     hints: everything the user gave (``hints.regions[question]`` is a region's colour);
     stroke_open: the next stroke click extends the last stroke;
+    scribble_open: the next scribble click extends the last scribble;
     reference: the reference picture (reference-based models; anything
     :meth:`tinct.guidance.Request.build` takes: the app keeps it fitted to the network's square,
     ``(3, S, S)`` in [0, 1]) or None;
-    result: the latest colorization; history: earlier ``(hints, step, stroke_open)`` for undo;
+    result: the latest colorization; history: earlier ``(hints, step, stroke_open, scribble_open)``
+    for undo;
     key: names this session's output folder.
     """
 
@@ -57,9 +76,10 @@ class Session:
     step: int = 0
     hints: Hints = field(default_factory=Hints)
     stroke_open: bool = False
+    scribble_open: bool = False
     reference: torch.Tensor | np.ndarray | None = None
     result: Result | None = None
-    history: tuple[tuple[Hints, int, bool], ...] = ()
+    history: tuple[tuple[Hints, int, bool, bool], ...] = ()
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
@@ -77,7 +97,7 @@ class Session:
 
     def _changed(self, **changes) -> Session:
         """A new session with ``changes``, the current hints pushed onto the undo history."""
-        snapshot = (self.hints, self.step, self.stroke_open)
+        snapshot = (self.hints, self.step, self.stroke_open, self.scribble_open)
         return replace(self, history=self.history + (snapshot,), **changes)
 
 
@@ -131,8 +151,9 @@ def undo(session: Session) -> Session:
     """The session before the last change (the same session when there is nothing to undo)."""
     if not session.history:
         return session
-    hints, step, stroke_open = session.history[-1]
-    return replace(session, hints=hints, step=step, stroke_open=stroke_open, history=session.history[:-1])
+    hints, step, stroke_open, scribble_open = session.history[-1]
+    return replace(session, hints=hints, step=step, stroke_open=stroke_open, scribble_open=scribble_open,
+                   history=session.history[:-1])
 
 
 def _normalised(session: Session, x: float, y: float) -> tuple[float, float]:
@@ -173,6 +194,127 @@ def end_stroke(session: Session) -> Session:
 def clear_hints(session: Session) -> Session:
     """Remove every point and stroke (region colours stay; undo brings them back)."""
     return session._changed(hints=replace(session.hints, points=(), strokes=()), stroke_open=False)
+
+
+def add_scribble_point(session: Session, x: float, y: float, *, width: float = DEFAULT_STROKE_WIDTH) -> Session:
+    """Extend the open scribble to pixel ``(x, y)`` (column, row), or start a new scribble there
+    when none is open (or the width changed); ``width`` is a fraction of the longer side. A
+    scribble is drawn over an edge where colour leaked (models that take scribbles)."""
+    px, py = _normalised(session, x, y)
+    width = float(width)
+    if not 0.0 < width <= 1.0:
+        raise ValueError(f"a scribble's width is a fraction of the longer side in (0, 1], got {width}")
+    scribbles = session.hints.scribbles
+    last = scribbles[-1] if scribbles else None
+    if session.scribble_open and last is not None and last.width == width:
+        scribbles = scribbles[:-1] + (replace(last, points=last.points + ((px, py),)),)
+    else:
+        scribbles = scribbles + (Scribble(points=((px, py),), width=width),)
+    return session._changed(hints=replace(session.hints, scribbles=scribbles), scribble_open=True)
+
+
+def end_scribble(session: Session) -> Session:
+    """Close the open scribble: the next scribble click starts a new one."""
+    return replace(session, scribble_open=False)
+
+
+def clear_scribbles(session: Session) -> Session:
+    """Remove every scribble (undo brings them back)."""
+    return session._changed(hints=replace(session.hints, scribbles=()), scribble_open=False)
+
+
+def check_tags(tags, guidance: Guidance) -> tuple[str, ...]:
+    """``tags`` (names, or one comma-separated string) as the hints keep them: each once, in the
+    order of the model's vocabulary. A :class:`~tinct.guidance.GuidanceError` (a ValueError)
+    names a tag outside the vocabulary and the closest known ones."""
+    names = Request.build(tags=tags).hints.tags  # the hint files' check of each name
+    if names and not guidance.tags:
+        raise GuidanceError(f"this model takes no colour tags; it takes: {guidance.describe()}")
+    for name in names:
+        if name not in guidance.tags:
+            near = closest_tags(name, guidance.tags)
+            hint = f" (closest: {', '.join(near)})" if near else ""
+            raise GuidanceError(f"this model has no tag {name!r}{hint}; its tags: {', '.join(guidance.tags)}")
+    return tuple(tag for tag in guidance.tags if tag in names)
+
+
+def set_tags(session: Session, tags, guidance: Guidance) -> Session:
+    """The session with the colour tags ``tags`` (names of ``guidance.tags``, the model's
+    vocabulary, in any order; ``()`` for none), replacing the tags before. The same session
+    when they do not change; a ValueError for a tag the model does not know."""
+    chosen = check_tags(tags, guidance)
+    if chosen == session.hints.tags:
+        return session
+    return session._changed(hints=replace(session.hints, tags=chosen))
+
+
+def set_style(session: Session, style) -> Session:
+    """The session with ``style``: a seed (a whole number >= 0), ``"A,B@T"`` or a
+    :class:`~tinct.hintfile.StyleMix` between two seeds, or None (the model's default seed).
+    The same session when it does not change; a ValueError for anything else."""
+    style = parse_style(style)
+    if style == session.hints.style:
+        return session
+    return session._changed(hints=replace(session.hints, style=style))
+
+
+def mix_styles(session: Session, first, second, t: float) -> Session:
+    """The session with the style ``t`` of the way from seed ``first`` to seed ``second``
+    (:class:`~tinct.hintfile.StyleMix`, linear in the style code); ``t`` 0 is seed ``first``
+    itself and 1 is ``second``."""
+    t = float(t)
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"t, the way from one style to the other, must be in [0, 1], got {t}")
+    first, second = parse_style(first, "seed A"), parse_style(second, "seed B")
+    if not isinstance(first, int) or not isinstance(second, int):
+        raise ValueError("a style is mixed between two seeds (whole numbers >= 0)")
+    return set_style(session, first if t == 0.0 else second if t == 1.0 else StyleMix(first, second, t))
+
+
+def style_name(style) -> str:
+    """A style in words: ``"seed 3"``, ``"seeds 3 to 9 at 0.50"``; None is the default seed."""
+    if isinstance(style, StyleMix):
+        return f"seeds {style.first} to {style.second} at {style.t:.2f}"
+    return f"seed {DEFAULT_STYLE_SEED if style is None else style}"
+
+
+def guidance_status(session: Session, guidance: Guidance) -> str:
+    """The guidance of the session's hints that the status line names, for the kinds ``guidance``
+    takes: its colour tags, its style, its scribbles and the points of the one being drawn
+    (``""`` for none of these)."""
+    hints, parts = session.hints, []
+    if guidance.accepts("tags"):
+        parts.append(f"Tags: {', '.join(hints.tags)}." if hints.tags else "No colour tags.")
+    if guidance.accepts("style"):
+        parts.append(f"Style: {style_name(hints.style)}.")
+    if guidance.accepts("scribbles") and hints.scribbles:
+        count, drawn = len(hints.scribbles), len(hints.scribbles[-1].points)
+        drawing = f" (drawing: {drawn} point{'s' if drawn > 1 else ''})" if session.scribble_open else ""
+        parts.append(f"{count} scribble{'s' if count > 1 else ''}{drawing}.")
+    return " ".join(parts)
+
+
+def style_previews(colorizer: Colorizer, session: Session, seeds, *, side: int = PREVIEW_SIDE
+                   ) -> tuple[tuple[int, np.ndarray], ...]:
+    """The session painted with each style seed of ``seeds`` (the rest of its guidance kept), as
+    small previews: ``(seed, uint8 (h, w, 3))``, the longer side at most ``side`` px. Each is
+    exactly what :func:`colorize` gives with that seed, scaled down (one full-size result at a
+    time). ``()`` while the model waits for guidance it requires."""
+    previews = []
+    for seed in seeds:
+        seed = parse_style(seed)
+        if not isinstance(seed, int):
+            raise ValueError(f"a style preview takes a seed (a whole number >= 0), got {seed!r}")
+        result = colorize(colorizer, replace(session, hints=replace(session.hints, style=seed))).result
+        if result is None:
+            return ()
+        image = result.image
+        scale = min(1.0, side / max(session.height, session.width))
+        if scale < 1.0:
+            image = resize(image, (max(1, round(session.height * scale)), max(1, round(session.width * scale))))
+        array = (image.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        previews.append((seed, np.ascontiguousarray(array)))
+    return tuple(previews)
 
 
 def colorize(colorizer: Colorizer, session: Session) -> Session:

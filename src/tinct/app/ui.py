@@ -12,14 +12,14 @@ import html
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 import torch
 
 from tinct.app.pictures import result_picture
-from tinct.app.session import Session, colorize, undo
+from tinct.app.session import Session, colorize, guidance_status, undo
 from tinct.app.uploads import APP_MAX_PIXELS, load_upload, short_message
 from tinct.color import normalize_color
 from tinct.colorizer import Colorizer
@@ -76,7 +76,8 @@ class Panel:
     values for a session (None: no sketch yet); wire: connects the tab's events, once every
     tab exists. given: a component holding guidance the user may give before a sketch (the
     reference picture), None for none; take: puts its value into a session, for the app (a
-    new sketch's session takes it over).
+    new sketch's session takes it over); cleared: ``{component: value}`` of outputs that belong
+    to one sketch and that a new sketch clears (the style previews), beyond what ``show`` sets.
     """
 
     outputs: list
@@ -84,21 +85,25 @@ class Panel:
     wire: Callable[["App"], None]
     given: gr.components.Component | None = None
     take: Callable[["App", Session, object], Session] | None = None
+    cleared: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Mode:
     """One guidance mode of the app: the kind of guidance it serves (a key of
     :data:`tinct.methods.base.GUIDANCE_KINDS`), its tab's title and id (also its ``elem_id``),
-    ``build``, which fills the tab (called inside it) and returns its :class:`Panel`, and
-    ``opens_first``: the app opens on this tab whenever the model takes its guidance (else on
-    the first tab)."""
+    ``build``, which fills the tab (called inside it, with the model's :class:`Guidance`: the
+    tags mode offers its vocabulary) and returns its :class:`Panel`, ``opens_first``: the app
+    opens on this tab whenever the model takes its guidance (else on the first tab), and
+    ``colours``: the tab paints with the colour controls (picker, hex entry, palette), which
+    the app shows only when a tab does."""
 
     kind: str
     label: str
     tab_id: str
-    build: Callable[[], Panel]
+    build: Callable[[Guidance], Panel]
     opens_first: bool = False
+    colours: bool = False
 
     def available(self, guidance: Guidance) -> bool:
         """Whether the model takes this mode's guidance (only then does the app show its tab)."""
@@ -190,6 +195,9 @@ class App:
         if session is None:
             return model_line(self.colorizer)
         line = f"{session.width} x {session.height} px sketch, {int(session.prepared.regions.max())} flat regions."
+        given = guidance_status(session, self.colorizer.guidance)
+        if given:
+            line += f" {given}"
         if session.result is None and "reference" in self.colorizer.guidance.required:
             line += " Upload a reference picture."
         return line
@@ -208,6 +216,11 @@ class App:
     def update(self, session: Session | None, change: Callable[[Session], Session]) -> dict:
         """Apply ``change`` (a plain function of :mod:`tinct.app.session`) and colorize."""
         return self.show(colorize(self.colorizer, change(need(session))))
+
+    def given_before_a_sketch(self, what: str) -> dict:
+        """What a tab shows when guidance is given before any sketch: the next sketch takes it
+        over (:attr:`Panel.take`)."""
+        return {self.widgets.status: f"{what} taken: now upload a sketch."}
 
     @guarded
     def on_undo(self, session: Session | None) -> dict:

@@ -9,9 +9,10 @@ import gradio as gr
 from tinct.app.pictures import draw_hints
 from tinct.app.session import Session, add_point, add_stroke_point, clear_hints, end_stroke
 from tinct.app.ui import MODEL_EVENT, App, Mode, Panel, color_of, guarded, need
+from tinct.methods.base import Guidance
 
 
-def build() -> Panel:
+def build(guidance: Guidance) -> Panel:
     """The tab: point or stroke, the brush size, the sketch with its hints (click on it), end
     stroke / clear / undo."""
     gr.Markdown("Click on the sketch to place a point of the current colour; in *stroke* mode every click "
@@ -48,11 +49,12 @@ def build() -> Panel:
 
         state, hex_box = app.widgets.state, app.widgets.colours.hex
         canvas.select(on_click, [state, hex_box, mode, brush], app.outputs, **MODEL_EVENT)
-        end_button.click(on_end_stroke, [state], app.outputs)
+        # in the model's queue: after the clicks before it, whose vertices it must not lose
+        end_button.click(on_end_stroke, [state], app.outputs, **MODEL_EVENT)
         clear_button.click(on_clear, [state], app.outputs, **MODEL_EVENT)
         undo_button.click(app.on_undo, [state], app.outputs, **MODEL_EVENT)
 
     return Panel(outputs=[canvas], show=show, wire=wire)
 
 
-MODE = Mode(kind="points", label="Points & strokes", tab_id="tab-points", build=build)
+MODE = Mode(kind="points", label="Points & strokes", tab_id="tab-points", build=build, colours=True)

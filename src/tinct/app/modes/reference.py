@@ -8,6 +8,7 @@ import gradio as gr
 from tinct.app.session import Session
 from tinct.app.ui import MODEL_EVENT, UPLOAD_EVENT, App, Mode, Panel, guarded
 from tinct.image import fit_square
+from tinct.methods.base import Guidance
 
 
 def take(app: App, session: Session, upload) -> Session:
@@ -19,7 +20,7 @@ def take(app: App, session: Session, upload) -> Session:
     return replace(session, reference=None if picture is None else fit_square(picture, app.colorizer.size))
 
 
-def build() -> Panel:
+def build(guidance: Guidance) -> Panel:
     """The tab: the reference picture."""
     gr.Markdown("Upload a colour picture: the model takes its colours.")
     # its events get the uploaded file, not pixels (UPLOAD_EVENT): the app checks the size first

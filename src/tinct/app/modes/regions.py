@@ -7,9 +7,10 @@ import gradio as gr
 from tinct.app.pictures import highlight_region
 from tinct.app.session import Session, apply_color, region_status, skip_region
 from tinct.app.ui import MODEL_EVENT, App, Mode, Panel, color_of, guarded
+from tinct.methods.base import Guidance
 
 
-def build() -> Panel:
+def build(guidance: Guidance) -> Panel:
     """The tab: which region, the sketch with that region highlighted, apply / skip / undo."""
     label = gr.Markdown("Upload a sketch.", elem_id="region-count")
     view = gr.Image(label="The region the model asks about (magenta)", interactive=False, format="png",
@@ -42,4 +43,4 @@ def build() -> Panel:
     return Panel(outputs=[label, view], show=show, wire=wire)
 
 
-MODE = Mode(kind="regions", label="Guided regions", tab_id="tab-guided", build=build)
+MODE = Mode(kind="regions", label="Guided regions", tab_id="tab-guided", build=build, colours=True)
