@@ -15,6 +15,10 @@
    network at its 128 px working size, flat colours per full-size region, the original lines
    on top. Also split into ``prepare`` and the rest, and the time to write PNG and ORA.
 
+The web app around the colorizer (a click in the browser to the updated picture, at 2048 px,
+and the server's memory over a 200-update session) is measured by
+``benchmarks/app_interactive.py``.
+
 Models: ``checkpoints/guiding_painter`` and ``checkpoints/point_hints`` when they exist;
 otherwise randomly initialised models of the same architecture as the shipped ones
 (``configs/<method>_cpu.yaml``, ``model:`` section), which run exactly as fast. The sketch

@@ -2,6 +2,7 @@
 strokes, colour tags, styles, scribbles, undo, pictures, downloads, the ``tinct app`` command,
 the tabs each model's guidance gets and their handlers (the browser test is test_app_browser.py)."""
 
+import io
 import json
 import logging
 import re
@@ -51,6 +52,7 @@ from tinct.app import (
     style_previews,
     undo,
 )
+from tinct.app.session import View
 from tinct.app.uploads import load_upload, short_message
 from tinct.cli import main
 from tinct.colorizer import Colorizer
@@ -96,6 +98,13 @@ def sketch():
 @pytest.fixture
 def session(colorizer, sketch):
     return start_session(colorizer, sketch[0])
+
+
+@pytest.fixture(autouse=True)
+def gradio_folder(tmp_path, monkeypatch):
+    """Gradio's upload and cache folder, where the app writes the pictures it shows: the test's own."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    return tmp_path / "gradio"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -173,15 +182,27 @@ def test_guided_regions_apply_skip_and_undo(colorizer, session):
     assert (red.network - blue.network).abs().max() > 1e-4
 
 
-def test_highlight_tints_and_outlines_the_region_asked_about(session):
+def test_highlight_tints_and_outlines_the_region_asked_about(colorizer, session):
     picture = highlight_region(session)
     original = np.asarray(session.prepared.original.permute(1, 2, 0) * 255).round().astype(np.uint8)
+    ink = session.prepared.ink
     inside = session.prepared.question_mask(session.current_region)
     assert picture.shape == (60, 90, 3) and picture.dtype == np.uint8
-    assert np.array_equal(picture[~inside], original[~inside])  # nothing else changes
-    expected = np.round((1 - HIGHLIGHT_ALPHA) * original[inside] + HIGHLIGHT_ALPHA * np.array(HIGHLIGHT))
-    tinted = (picture[inside] == expected).all(axis=1) | (picture[inside] == HIGHLIGHT).all(axis=1)  # or outline
-    assert tinted.all() and (picture[inside] == HIGHLIGHT).all(axis=1).any()
+    assert np.array_equal(picture[~inside | ink], original[~inside | ink])  # nothing else changes, the lines kept
+    marked = inside & ~ink
+    expected = np.round((1 - HIGHLIGHT_ALPHA) * original[marked] + HIGHLIGHT_ALPHA * np.array(HIGHLIGHT))
+    tinted = (picture[marked] == expected).all(axis=1) | (picture[marked] == HIGHLIGHT).all(axis=1)  # or outline
+    assert marked.sum() > 100 and tinted.all() and (picture[marked] == HIGHLIGHT).all(axis=1).any()
+
+    # the app draws it over the result (which has the colours given so far), the same way
+    done = colorize(colorizer, session)
+    result = (done.result.image.permute(1, 2, 0) * 255).round().byte().numpy()
+    over = highlight_region(done, picture=result)
+    assert np.array_equal(over[~inside | ink], result[~inside | ink])
+    expected = np.round((1 - HIGHLIGHT_ALPHA) * result[marked] + HIGHLIGHT_ALPHA * np.array(HIGHLIGHT))
+    assert ((over[marked] == expected).all(axis=1) | (over[marked] == HIGHLIGHT).all(axis=1)).all()
+    outline = (picture == HIGHLIGHT).all(axis=2) & marked
+    assert outline.any() and (over[outline] == HIGHLIGHT).all()  # the same outline
 
     coloured = apply_color(session, "#ff0000")
     picture = highlight_region(coloured, rank=-1)  # no region highlighted: only the given colour shows
@@ -330,12 +351,12 @@ def test_scribbles_from_clicks(shipped, session):
     with pytest.raises(ValueError, match="width"):
         add_scribble_point(session, 10, 10, width=0.0)
 
-    # drawn in the marker colour over the sketch (no result yet), at their width
+    # drawn in the marker colour over the sketch (no result yet), at their width, under the lines
     picture = draw_scribbles(second)
-    mask = scribble_mask(second.hints, 60, 90)
-    assert mask.sum() > 30 and (picture[mask] == SCRIBBLE).all()
+    mask, ink = scribble_mask(second.hints, 60, 90), second.prepared.ink
+    assert (mask & ~ink).sum() > 30 and (picture[mask & ~ink] == SCRIBBLE).all()
     original = (second.prepared.original.permute(1, 2, 0) * 255).round().byte().numpy()
-    assert np.array_equal(picture[~mask], original[~mask])
+    assert np.array_equal(picture[~mask | ink], original[~mask | ink])
 
     # a model that takes scribbles: a scribble across a petal splits it; it is drawn over the result
     colorizer = shipped("edge_enhance")
@@ -352,9 +373,10 @@ def test_scribbles_from_clicks(shipped, session):
     assert guidance_status(done, colorizer.guidance) == "1 scribble (drawing: 2 points)."
     assert guidance_status(end_scribble(done), colorizer.guidance) == "1 scribble."
     shown = draw_scribbles(done)
-    mask = scribble_mask(done.hints, 512, 512)
+    mask, ink = scribble_mask(done.hints, 512, 512), done.prepared.ink
     result = (done.result.image.permute(1, 2, 0) * 255).round().byte().numpy()
-    assert (shown[mask] == SCRIBBLE).all() and np.array_equal(shown[~mask], result[~mask])
+    assert (mask & ink).any()  # it crosses the petal's outline, which stays as it is
+    assert (shown[mask & ~ink] == SCRIBBLE).all() and np.array_equal(shown[~mask | ink], result[~mask | ink])
 
 
 def test_downloads_png_ora_and_hint_file(tmp_path, colorizer, session):
@@ -468,10 +490,31 @@ def _opening_tab(demo):
 
 
 def _handler(demo, elem_id, event):
-    """The function wired to ``event`` of the element ``elem_id``."""
+    """The function wired to ``event`` of the element ``elem_id``; the sketch's is called as the
+    browser calls it, with the view the page holds before the guidance given (the opening tab)."""
     target = _elements(demo)[elem_id]._id
     (function,) = [fn for fn in demo.fns.values() if (target, event) in fn.targets]
+    if (elem_id, event) == ("sketch", "change"):
+        (view,) = [block.value for block in demo.blocks.values() if isinstance(getattr(block, "value", None), View)]
+        return lambda upload, *given: function.fn(upload, view, *given)
     return function.fn
+
+
+def _click(demo, session, col, row, **values):
+    """A click on the picture at pixel ``(col, row)``; the controls it reads (the hex entry, the
+    brush, ...) hold ``values`` by elem_id, else their first values."""
+    gradio = pytest.importorskip("gradio")
+    target = _elements(demo)["result"]._id
+    (function,) = [fn for fn in demo.fns.values() if (target, "select") in fn.targets]
+    given = [values.get(block.elem_id, block.value) for block in function.inputs[1:]]
+    event = gradio.SelectData(None, {"index": [col, row], "value": None, "selected": True})
+    return _shown(function.fn(event, session, *given))
+
+
+def _open_tab(demo, session, tab_id):
+    """What the page shows once the tab ``tab_id`` is opened."""
+    (view,) = [block.value for block in demo.blocks.values() if isinstance(getattr(block, "value", None), View)]
+    return _shown(_handler(demo, tab_id, "select")(session, view))
 
 
 def _refused(handler, *args) -> str:
@@ -484,16 +527,24 @@ def _refused(handler, *args) -> str:
 
 
 def _shown(shown):
-    """A handler's ``{component: value}`` by elem_id (the session under "state", the seeds of the
-    style previews under "seeds")."""
+    """A handler's ``{component: value}`` by elem_id (the session under "state", the view under
+    "view", the seeds of the style previews under "seeds"; the picture, which the app writes as a
+    PNG file, as the pixels the browser gets, uint8 ``(H, W, 3)``)."""
     gradio = pytest.importorskip("gradio")
 
     def name(block, value):
         if isinstance(block, gradio.State):
+            if isinstance(value, View):
+                return "view"
             return "state" if value is None or isinstance(value, app.Session) else "seeds"
         return block.elem_id
 
-    return {name(block, value): value for block, value in shown.items()}
+    def pixels(block, value):
+        if block.elem_id == "result" and value is not None:
+            return np.asarray(Image.open(value))
+        return value
+
+    return {name(block, value): pixels(block, value) for block, value in shown.items()}
 
 
 def test_guided_model_opens_on_the_guided_tab_and_has_no_reference_tab():
@@ -501,12 +552,14 @@ def test_guided_model_opens_on_the_guided_tab_and_has_no_reference_tab():
     demo = app.build_app(Colorizer(tiny_guiding_painter(), size=32))
     assert isinstance(demo, gradio.Blocks)
     by_id = _elements(demo)
-    for elem_id in ("sketch", "result", "status", "region-count", "region-view", "hex", "apply-color", "skip-region",
-                    "undo", "hint-canvas", "click-mode", "brush", "end-stroke", "clear-hints", "undo-hints", "export",
+    for elem_id in ("sketch", "result", "show-sketch", "status", "region-count", "hex", "apply-color", "skip-region",
+                    "undo", "click-mode", "brush", "end-stroke", "clear-hints", "undo-hints", "export",
                     "download-png", "download-ora", "download-hints", "palette", "palette-swatches", "palette-add",
                     "palette-save", "palette-load", "palette-file", "color-picker", "tab-guided", "tab-points"):
         assert elem_id in by_id, elem_id
     assert "tab-reference" not in by_id and "reference" not in by_id
+    for elem_id in ("region-view", "hint-canvas", "scribble-canvas"):  # one picture: the result
+        assert elem_id not in by_id, elem_id
     assert _opening_tab(demo) == "tab-guided"
     assert "it takes colours for ranked regions, points, strokes." in by_id["status"].value
 
@@ -625,27 +678,32 @@ def test_style_model_seeds_variations_and_mix_in_the_app(shipped, sketch, tmp_pa
 
 
 def test_scribble_model_has_points_and_scribbles_tabs(shipped, sketch, tmp_path):
-    gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
     colorizer = shipped("edge_enhance")
     demo = app.build_app(colorizer)
     by_id = _elements(demo)
     assert _opening_tab(demo) == "tab-points"
-    for elem_id in ("tab-points", "tab-scribbles", "scribble-canvas", "scribble-width", "end-scribble",
+    for elem_id in ("tab-points", "tab-scribbles", "scribble-width", "end-scribble",
                     "clear-scribbles", "undo-scribbles"):
         assert elem_id in by_id, elem_id
     for elem_id in ("tab-guided", "tab-reference", "tab-tags", "tab-styles", "tags", "style-seed"):
         assert elem_id not in by_id, elem_id
     session = _shown(_handler(demo, "sketch", "change")(_png(tmp_path / "sketch.png", sketch[0])))["state"]
-    on_click, on_end = _handler(demo, "scribble-canvas", "select"), _handler(demo, "end-scribble", "click")
+    assert session.view.mode == "points"
+    opened = _open_tab(demo, session, "tab-scribbles")  # the picture's clicks are the scribbles' now
+    session = opened["state"]
+    assert session.view.mode == "scribbles" and opened["view"] == session.view
+    on_end = _handler(demo, "end-scribble", "click")
 
     def click(session, col, row, width=2.0):
-        return _shown(on_click(session, width, gradio.SelectData(None, {"index": [col, row], "value": None,
-                                                                         "selected": True})))
+        return _click(demo, session, col, row, **{"scribble-width": width})
 
     one = click(click(session, 10, 30)["state"], 80, 30)
     (scribble,) = one["state"].hints.scribbles
     assert scribble.points == ((10.5 / 90, 30.5 / 60), (80.5 / 90, 30.5 / 60)) and scribble.width == 0.02
-    assert tuple(one["scribble-canvas"][30, 40]) == SCRIBBLE
+    assert not one["state"].hints.points  # not a point: the scribbles' tab is open
+    assert tuple(one["result"][30, 60]) == SCRIBBLE  # over the paper ...
+    assert one["state"].prepared.ink[30, 40] and (one["result"][30, 40] == sketch[0][30, 40]).all()  # under the lines
     assert one["status"].endswith("1 scribble (drawing: 2 points).")
     ended = _shown(on_end(one["state"]))
     assert ended["status"] == "Scribble finished: the next click starts a new one." and not ended["state"].scribble_open
@@ -655,7 +713,12 @@ def test_scribble_model_has_points_and_scribbles_tabs(shipped, sketch, tmp_path)
     assert len(again["state"].hints.scribbles) == 2
     assert again["status"].endswith("2 scribbles (drawing: 1 point).")
     assert _shown(on_end(again["state"]))["state"].hints.scribbles == again["state"].hints.scribbles
-    assert next(fn for fn in demo.fns.values() if fn.fn is on_click).collects_event_data
+    # back on the points' tab, a click is a point, and the scribbles are not drawn
+    points = _open_tab(demo, again["state"], "tab-points")
+    pointed = _click(demo, points["state"], 45, 50, hex="#123456")
+    assert len(pointed["state"].hints.points) == 1
+    assert pointed["state"].hints.scribbles == again["state"].hints.scribbles
+    assert tuple(pointed["result"][30, 60]) != SCRIBBLE
 
 
 def _png(path, picture):
@@ -686,7 +749,8 @@ def test_reference_given_before_the_sketch_is_taken_over(sketch, tmp_path):
     on_sketch = _handler(demo, "sketch", "change")
     sketch_file = _png(tmp_path / "sketch.png", sketch[0])
     waiting = _shown(on_sketch(sketch_file, None))
-    assert waiting["result"] is None and waiting["state"].reference is None
+    assert waiting["state"].result is None and waiting["state"].reference is None
+    assert np.array_equal(waiting["result"], np.repeat(sketch[0][..., None], 3, axis=2))  # the sketch, waiting
     assert waiting["status"] == "90 x 60 px sketch, 4 flat regions. Upload a reference picture."
     reference = np.full((20, 20, 3), (200, 40, 40), np.uint8)
     shown = _shown(on_sketch(sketch_file, _png(tmp_path / "red.png", reference)))
@@ -776,25 +840,144 @@ def test_messages_leave_folders_out():
         assert short_message(ValueError(kept)) == kept
 
 
-def test_point_model_has_only_the_points_tab(sketch, tmp_path):
+def test_the_picture_is_the_result_with_the_open_tabs_marks(sketch, tmp_path):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    from tinct.app.pictures import base_picture
+
+    demo = app.build_app(Colorizer(tiny_guiding_painter(), size=32))
+    on_sketch, on_show_sketch = _handler(demo, "sketch", "change"), _handler(demo, "show-sketch", "input")
+    sketch_file = _png(tmp_path / "sketch.png", sketch[0])
+    opened = _shown(on_sketch(sketch_file))
+    session = opened["state"]
+    assert session.view == View(mode="regions")  # the tab the app opens on
+    result = (session.result.image.permute(1, 2, 0) * 255).round().byte().numpy()
+    sketch_rgb = np.repeat(sketch[0][..., None], 3, axis=2)
+    ink = session.prepared.ink
+    # guided regions: the region asked about, over the result; the lines exactly the sketch's
+    assert np.array_equal(opened["result"], highlight_region(session, picture=result))
+    assert not np.array_equal(opened["result"], result) and np.array_equal(opened["result"][ink], sketch_rgb[ink])
+    assert base_picture(session) is base_picture(session)  # converted once, kept while the result lives
+
+    # "show the sketch": the same marks over the lines alone; the view stays for the next sketch
+    shown = _shown(on_show_sketch(session, session.view, True))
+    assert shown["view"] == View(mode="regions", sketch=True) == shown["state"].view
+    assert np.array_equal(shown["result"], highlight_region(session, picture=sketch_rgb))
+    again = _shown(_handler_fn(demo, "sketch", "change")(sketch_file, shown["view"]))
+    assert again["state"].view == View(mode="regions", sketch=True)
+    assert np.array_equal(again["result"], highlight_region(again["state"], picture=sketch_rgb))
+    back = _shown(on_show_sketch(shown["state"], shown["view"], False))
+    assert np.array_equal(back["result"], opened["result"])
+
+    # a click on the picture in a tab that takes none says where clicks go, and changes nothing
+    row, col = sketch[1]["circle"]
+    nowhere = _click(demo, back["state"], col, row)
+    assert nowhere == {"status": "A click on the picture places hints in Points & strokes: open it."}
+
+    # points & strokes: the click is a point of the colour; it shows, ringed, on the result
+    points = _open_tab(demo, back["state"], "tab-points")
+    assert points["state"].view == View(mode="points") and np.array_equal(points["result"], result)  # no hints yet
+    pointed = _click(demo, points["state"], col, row, hex=RED, brush=10.0)
+    done = pointed["state"]
+    assert len(done.hints.points) == 1
+    painted = (done.result.image.permute(1, 2, 0) * 255).round().byte().numpy()
+    assert tuple(painted[row, col]) == tuple(pointed["result"][row, col]) == (0xE0, 0x5A, 0x47)
+    assert np.array_equal(pointed["result"], draw_hints(done, painted))
+    assert np.array_equal(pointed["result"][ink], sketch_rgb[ink])  # the lines stay exactly
+    changed = (pointed["result"] != painted).any(axis=2)
+    assert changed.any() and (changed & ink).sum() == 0  # the marks: the point's rings, on paper only
+    far = np.zeros_like(changed)
+    far[max(0, row - 10):row + 11, max(0, col - 10):col + 11] = True
+    assert not (changed & ~far).any()  # nothing else is drawn
+
+    # opening a tab before any sketch keeps the view for the next one
+    (view,) = [block.value for block in demo.blocks.values() if isinstance(getattr(block, "value", None), View)]
+    assert _shown(_handler(demo, "tab-points", "select")(None, view)) == {"view": View(mode="points")}
+
+
+def _handler_fn(demo, elem_id, event):
+    """The function wired to ``event`` of ``elem_id``, as Gradio calls it (all its inputs)."""
+    target = _elements(demo)[elem_id]._id
+    (function,) = [fn for fn in demo.fns.values() if (target, event) in fn.targets]
+    return function.fn
+
+
+def test_every_click_is_queued_in_order_and_the_picture_stays(sketch, tmp_path, gradio_folder):
     gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    from tinct.app.ui import PICTURES_KEPT
+
+    demo = app.build_app(Colorizer(tiny_guiding_painter(), size=32))
+    by_fn = {fn.fn: fn for fn in demo.fns.values() if fn.fn is not None}
+    for elem_id, event in [("result", "select"), ("apply-color", "click"), ("skip-region", "click"),
+                           ("undo", "click"), ("end-stroke", "click"), ("clear-hints", "click"),
+                           ("undo-hints", "click"), ("export", "click"), ("tab-points", "select"),
+                           ("show-sketch", "input")]:
+        fn = by_fn[_handler_fn(demo, elem_id, event)]
+        # Gradio's default ("once") drops a click given while the one before is painted
+        assert fn.trigger_mode == "multiple", elem_id
+        assert fn.concurrency_id == "model" and fn.concurrency_limit == 1, elem_id  # one at a time, in order
+        assert fn.show_progress == "minimal", elem_id  # no "processing" cover over the picture
+    assert by_fn[_handler_fn(demo, "sketch", "change")].show_progress == "minimal"
+
+    # each update is a new file (the browser caches none); the session's older ones are removed
+    session = _shown(_handler(demo, "sketch", "change")(_png(tmp_path / "sketch.png", sketch[0])))["state"]
+    session = _open_tab(demo, session, "tab-points")["state"]
+    for step in range(PICTURES_KEPT + 3):
+        session = _click(demo, session, 10 + step, 30, hex=BLUE)["state"]
+    assert len(session.hints.points) == PICTURES_KEPT + 3
+    # a click the browser could not place (no picture size while the next loads; the page's script holds
+    # those) is a message, not an error
+    on_click = _handler_fn(demo, "result", "select")
+    unplaced = gradio.SelectData(None, {"index": [None, None], "value": None, "selected": True})
+    assert _shown(on_click(unplaced, session, BLUE, "point", 2.0)) == {
+        "status": "That click came while the picture was changing: click again."}
+    kept = sorted((gradio_folder / "tinct-pictures" / session.key).glob("*.png"))
+    assert len(kept) == PICTURES_KEPT
+    assert np.array_equal(np.asarray(Image.open(kept[-1])), _app_of(demo).marked_picture(session))
+
+
+def _app_of(demo):
+    """The :class:`~tinct.app.ui.App` whose handlers ``demo`` runs."""
+    import inspect
+
+    return inspect.getclosurevars(_handler_fn(demo, "export", "click").__wrapped__).nonlocals["app"]
+
+
+def test_pictures_are_sent_as_lossless_png(tmp_path):
+    from tinct.app.pictures import png_bytes
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1, 3), (7, 5, 3), (64, 33, 3)]:
+        picture = rng.integers(0, 256, shape, dtype=np.uint8)
+        data = png_bytes(picture)
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), picture)
+        (tmp_path / "p.png").write_bytes(data)
+        assert np.array_equal(cv2.imread(str(tmp_path / "p.png"))[..., ::-1], picture)  # another decoder too
+    with pytest.raises(ValueError, match=r"uint8 \(H, W, 3\)"):
+        png_bytes(np.zeros((4, 4), np.uint8))
+
+
+def test_point_model_has_only_the_points_tab(sketch, tmp_path):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
     demo = app.build_app(Colorizer(tiny_point_hints(), size=32))
     by_id = _elements(demo)
     assert _opening_tab(demo) == "tab-points"
-    for elem_id in ("tab-points", "hint-canvas", "click-mode", "brush", "end-stroke", "clear-hints", "undo-hints"):
+    for elem_id in ("tab-points", "result", "click-mode", "brush", "end-stroke", "clear-hints", "undo-hints"):
         assert elem_id in by_id, elem_id
     for elem_id in ("tab-guided", "region-count", "apply-color", "skip-region", "tab-reference", "reference"):
         assert elem_id not in by_id, elem_id
     on_sketch = _handler(demo, "sketch", "change")
     session = _shown(on_sketch(_png(tmp_path / "sketch.png", sketch[0])))["state"]
-    on_click = _handler(demo, "hint-canvas", "select")
     row, col = sketch[1]["circle"]
-    shown = _shown(on_click(session, "#abc", "point", 5.0, gradio.SelectData(None, {
-        "index": [col, row], "value": None, "selected": True})))
+    shown = _click(demo, session, col, row, hex="#abc", brush=5.0)
     (point,) = shown["state"].hints.points
     assert (point.x, point.y, point.size) == ((col + 0.5) / 90, (row + 0.5) / 60, 0.05)
-    assert tuple(shown["hint-canvas"][row, col]) == (0xAA, 0xBB, 0xCC) == tuple(shown["result"][row, col])
-    assert next(fn for fn in demo.fns.values() if fn.fn is on_click).collects_event_data  # Gradio passes the click
+    result = (shown["state"].result.image.permute(1, 2, 0) * 255).round().byte().numpy()
+    assert tuple(shown["result"][row, col]) == (0xAA, 0xBB, 0xCC) == tuple(result[row, col])
+    on_click = _handler(demo, "result", "select")
+    fn = next(fn for fn in demo.fns.values() if fn.fn is on_click)
+    assert fn.collects_event_data  # Gradio passes the click
+    assert [block.elem_id for block in fn.inputs] == [None, "hex", "click-mode", "brush"]
 
 
 def test_short_hex_is_read_by_the_one_parser(colorizer, session):

@@ -3,12 +3,14 @@
 Skipped only when Playwright, Gradio or Chromium is missing (``.ci/run`` installs all three).
 """
 
+import base64
 import io
 import json
 import logging
 import re
 import shutil
 import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
@@ -72,12 +74,13 @@ def app_url(serve_app, tmp_path):
 
 
 @contextmanager
-def browser_page(url: str):
-    """A page of headless Chromium (1600 x 1200) open at ``url``; the browser closes after."""
+def browser_page(url: str, *, width: int = 1600, height: int = 1200):
+    """A page of headless Chromium (``width x height``, 1600 x 1200 by default) open at ``url``;
+    the browser closes after."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1200})
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(url)
             yield page
         finally:
@@ -88,6 +91,34 @@ def _fetch(page, url: str) -> bytes:
     response = page.request.get(urljoin(page.url, url))
     assert response.ok, f"{url}: HTTP {response.status}"
     return response.body()
+
+
+def _click_picture(page, x: float, y: float, size: tuple[int, int] | None = None) -> None:
+    """Click pixel ``(x, y)`` (column, row) of the picture the page shows, wherever the page
+    draws it inside its frame (scaled to fit, centred); size: the picture's ``(width, height)``
+    (default: read from the page, once the picture has loaded)."""
+    picture = page.locator("#result img")
+    box = picture.bounding_box()
+    natural = size or picture.evaluate("async image => { await image.decode().catch(() => null); "
+                                       "return [image.naturalWidth, image.naturalHeight]; }")
+    scale = min(box["width"] / natural[0], box["height"] / natural[1])
+    left = (box["width"] - natural[0] * scale) / 2
+    top = (box["height"] - natural[1] * scale) / 2
+    picture.click(position={"x": left + (x + 0.5) * scale, "y": top + (y + 0.5) * scale})
+
+
+def _new_picture(page, before: str) -> np.ndarray:
+    """Wait for the page's picture to be replaced (its address was ``before``); its pixels."""
+    sync_api.expect(page.locator("#result img")).not_to_have_attribute("src", before, timeout=TIMEOUT_MS)
+    return _result(page)
+
+
+def _hints(page) -> dict:
+    """The hint file of *Prepare downloads*, once it is ready."""
+    page.locator("#export").click()
+    link = page.locator("#download-hints a").first
+    sync_api.expect(link).to_be_visible(timeout=TIMEOUT_MS)
+    return json.loads(_fetch(page, link.get_attribute("href")))
 
 
 def test_upload_colour_one_region_and_download(app_url, tmp_path):
@@ -109,12 +140,21 @@ def test_upload_colour_one_region_and_download(app_url, tmp_path):
         page.locator("#apply-color").click()
         expect(count).to_contain_text(f"Region 2 of {total}", timeout=TIMEOUT_MS)
 
-        result = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#result img").get_attribute("src")))))
-        assert result.shape[:2] == (512, 512)  # the sketch's full size, not the 64 px network size
-        result = result[..., :3]
+        shown = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#result img").get_attribute("src")))))
+        assert shown.shape[:2] == (512, 512)  # the sketch's full size, not the 64 px network size
+        shown = shown[..., :3]
         ink = sketch.max(axis=2) < 128
-        assert ink.sum() > 1000 and np.array_equal(result[ink], sketch[ink])  # the sketch's own lines
-        assert (np.abs(result.astype(int) - sketch.astype(int)).max(axis=2) > 8).sum() > 1000  # coloured
+        assert ink.sum() > 1000 and np.array_equal(shown[ink], sketch[ink])  # the sketch's own lines
+        assert (np.abs(shown.astype(int) - sketch.astype(int)).max(axis=2) > 8).sum() > 1000  # coloured
+        magenta = (shown == (255, 0, 170)).all(axis=2)
+        assert magenta.sum() > 50 and not (magenta & ink).any()  # region 2's outline, over the result
+
+        # the points' tab draws no region: the picture is the result itself
+        before = page.locator("#result img").get_attribute("src")
+        page.get_by_role("tab", name="Points & strokes").click()
+        result = _new_picture(page, before)
+        assert not (result == (255, 0, 170)).all(axis=2).any() and np.array_equal(result[ink], sketch[ink])
+        assert not ((result != shown).any(axis=2) & ink).any()  # only the marks went, never on a line
 
         # downloads: the hint file records exactly that one region colour; the PNG is the result
         page.locator("#export").click()
@@ -127,12 +167,8 @@ def test_upload_colour_one_region_and_download(app_url, tmp_path):
                                                       .get_attribute("href")))))
         assert np.array_equal(png[..., :3], result)
 
-        # a click in the middle of the hint canvas places a point there, in the current colour
-        page.get_by_role("tab", name="Points & strokes").click()
-        canvas = page.locator("#hint-canvas img")
-        expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
-        box = canvas.bounding_box()
-        canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+        # a click in the middle of the picture places a point there, in the current colour
+        _click_picture(page, 256, 256)
         expect(page.locator("#download-hints a")).to_have_count(0, timeout=TIMEOUT_MS)  # downloads reset
         page.locator("#export").click()
         expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
@@ -330,15 +366,12 @@ def test_scribble_model_scribbles_across_a_petal(serve_app, tmp_path):
     with browser_page(serve_app("edge_enhance")) as page:
         expect(page.get_by_role("tab", name="Points & strokes")).to_have_attribute("aria-selected", "true",
                                                                                  timeout=TIMEOUT_MS)
-        _upload_sunflower(page)
-        page.get_by_role("tab", name="Scribbles").click()
-        canvas = page.locator("#scribble-canvas img")
-        expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
-        box = canvas.bounding_box()
+        sketch = _upload_sunflower(page)
+        page.get_by_role("tab", name="Scribbles").click()  # in the model's queue: before the clicks
         status = page.locator("#status")
         # across the top petal, from left to right of it (pixels (250, 100) and (330, 100) of 512)
         for x, step in ((250, "1 scribble (drawing: 1 point)."), (330, "1 scribble (drawing: 2 points).")):
-            canvas.click(position={"x": box["width"] * x / 512, "y": box["height"] * 100 / 512})
+            _click_picture(page, x, 100)
             expect(status).to_contain_text(step, timeout=TIMEOUT_MS)
         page.locator("#end-scribble").click()
         expect(status).to_contain_text("Scribble finished", timeout=TIMEOUT_MS)
@@ -351,7 +384,119 @@ def test_scribble_model_scribbles_across_a_petal(serve_app, tmp_path):
         (x0, y0), (x1, y1) = scribble["points"]
         assert abs(x0 - 250 / 512) < 0.02 and abs(x1 - 330 / 512) < 0.02 and abs(y0 - 100 / 512) < 0.02
         assert abs(y1 - y0) < 0.01 and scribble["width"] == 0.01
-        shown = np.asarray(Image.open(io.BytesIO(_fetch(page, canvas.get_attribute("src")))))[..., :3]
+        shown = _result(page)
         assert tuple(shown[round(y0 * 512), round((x0 + x1) / 2 * 512)]) == (255, 0, 170)  # drawn in magenta
+        ink = sketch.max(axis=2) < 128
+        assert np.array_equal(shown[ink], sketch[ink])  # over the result, under its lines
         _screenshot(page, tmp_path / "app_scribbles.png")
     assert (tmp_path / "app_scribbles.png").stat().st_size > 10_000
+
+
+@contextmanager
+def painted_frames(page):
+    """Collects every frame Chromium paints meanwhile (its screencast), as grey uint8 arrays of the
+    page's size."""
+    frames, cdp = [], page.context.new_cdp_session(page)
+
+    def take(frame):
+        frames.append(frame["data"])
+        cdp.send("Page.screencastFrameAck", {"sessionId": frame["sessionId"]})
+
+    cdp.on("Page.screencastFrame", take)
+    cdp.send("Page.startScreencast", {"format": "png", "everyNthFrame": 1})
+    pictures = []
+    try:
+        yield pictures
+    finally:
+        cdp.send("Page.stopScreencast")
+        size = page.viewport_size
+        pictures += [np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L")
+                                .resize((size["width"], size["height"]))) for data in frames]
+
+
+def test_fast_clicks_are_queued_and_all_land_in_order(app_url, tmp_path):
+    """Four points clicked 100 ms apart on a 2048 px sketch (each update takes longer than that):
+    every one lands, in the order clicked, and the picture never blanks meanwhile."""
+    expect = sync_api.expect
+    large = tmp_path / "sunflower_2048.png"
+    Image.open(SKETCH).convert("RGB").resize((2048, 2048), Image.LANCZOS).save(large)
+    with browser_page(app_url) as page:
+        page.locator("#sketch input[type=file]").set_input_files(str(large))
+        expect(page.locator("#status")).to_contain_text("2048 x 2048 px sketch", timeout=TIMEOUT_MS)
+        expect(page.locator("#result img")).to_be_visible(timeout=TIMEOUT_MS)
+        page.get_by_role("tab", name="Points & strokes").click()
+        box = page.locator("#result img").bounding_box()
+        area = (slice(round(box["y"]), round(box["y"] + box["height"])),
+                slice(round(box["x"]), round(box["x"] + box["width"])))
+        columns = (700, 900, 1100, 1300)
+        with painted_frames(page) as frames:
+            started = time.perf_counter()
+            for column in columns:  # along the flower's head, left to right
+                _click_picture(page, column, 700, size=(2048, 2048))  # also while the next picture loads
+                page.wait_for_timeout(100)
+            clicking = time.perf_counter() - started
+            page.screenshot(path=str(tmp_path / "app_queued_clicks_pending.png"))
+            hints = _hints(page)  # in the model's queue too: after the four clicks
+        _screenshot(page, tmp_path / "app_queued_clicks.png")
+    points = hints["points"]
+    assert len(points) == 4, points  # none dropped (Gradio's default drops a click while one is pending)
+    # in the order clicked, each where it was clicked (a CSS pixel is about 2.3 of the picture's)
+    assert all(abs(point["x"] * 2048 - 0.5 - column) <= 2 for point, column in zip(points, columns, strict=True))
+    assert all(abs(point["y"] * 2048 - 0.5 - 700) <= 2 for point in points)
+    assert clicking < 3.0, clicking  # the clicks came faster than the updates ...
+    lines = [int((frame[area] < 60).sum()) for frame in frames]  # the sketch's lines on the picture
+    assert len(frames) >= 5 and lines[0] > 10_000, (len(frames), lines[:3])
+    assert min(lines) > 0.9 * lines[0], lines  # ... and no painted frame lost the picture meanwhile
+    assert (tmp_path / "app_queued_clicks.png").stat().st_size > 10_000
+
+
+def test_points_and_strokes_on_the_picture_at_800_px(app_url, tmp_path):
+    """At 800 px of window width the picture and the tab stand side by side, in view; a point
+    clicked on the picture colours its area exactly, a stroke is drawn, the lines stay exact."""
+    expect = sync_api.expect
+    with browser_page(app_url, width=800, height=900) as page:
+        sketch = _upload_sunflower(page)
+        ink = sketch.max(axis=2) < 128
+        picture, mode = page.locator("#result img"), page.locator("#click-mode")
+        before = picture.get_attribute("src")
+        page.get_by_role("tab", name="Points & strokes").click()
+        _new_picture(page, before)  # the result without the region asked about
+        expect(mode).to_be_visible(timeout=TIMEOUT_MS)
+        shown, tab = picture.bounding_box(), mode.bounding_box()
+        assert shown["x"] + shown["width"] <= tab["x"], (shown, tab)  # side by side
+        assert shown["width"] >= 340 and shown["y"] + shown["height"] <= 900 and tab["y"] + tab["height"] <= 900
+
+        # a point in the flower's heart (pixel (290, 185) of 512): its area takes the colour, exactly
+        before = picture.get_attribute("src")
+        _click_picture(page, 290, 185)
+        result = _new_picture(page, before)
+        hints = _hints(page)
+        (point,) = hints["points"]
+        assert point["color"] == "#f2c641"  # the palette's first colour, the picker's at the start
+        assert abs(point["x"] * 512 - 290.5) < 1 and abs(point["y"] * 512 - 185.5) < 1
+        assert tuple(result[185, 290]) == (0xF2, 0xC6, 0x41)
+        png = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#download-png a").first
+                                                      .get_attribute("href")))))[..., :3]
+        heart = np.zeros(ink.shape, bool)
+        heart[170:200, 275:305] = True  # inside the heart, around the point
+        assert (png[heart & ~ink] == (0xF2, 0xC6, 0x41)).all()  # the colorized result: the point's colour
+        assert np.array_equal(png[ink], sketch[ink]) and np.array_equal(result[ink], sketch[ink])
+        marks = (result != png).any(axis=2)
+        assert marks.sum() > 20 and not (marks & ink).any()  # the point's rings, on paper only
+
+        # a stroke of two vertices across the top petal, then ended
+        page.locator("#click-mode").get_by_label("stroke").check()
+        for column in (270, 310):
+            before = picture.get_attribute("src")
+            _click_picture(page, column, 110)
+            result = _new_picture(page, before)
+        page.locator("#end-stroke").click()
+        expect(page.locator("#status")).to_contain_text("Stroke ended", timeout=TIMEOUT_MS)
+        (stroke,) = _hints(page)["strokes"]
+        vertices = [(x * 512 - 0.5, y * 512 - 0.5) for x, y in stroke["points"]]  # the clicked pixels
+        assert len(vertices) == 2 and all(abs(x - column) <= 1 and abs(y - 110) <= 1  # the picture is shown
+                                          for (x, y), column in zip(vertices, (270, 310), strict=True))  # scaled
+        assert tuple(result[110, 290]) == (0xF2, 0xC6, 0x41) or ink[110, 290]
+        assert np.array_equal(result[ink], sketch[ink])
+        _screenshot(page, tmp_path / "app_points_800.png")
+    assert (tmp_path / "app_points_800.png").stat().st_size > 10_000

@@ -1,14 +1,17 @@
 """tinct's web app (``tinct app``): colorize a sketch in the browser.
 
 Upload a sketch, then guide the model in the tabs its declared guidance
-(:class:`tinct.methods.base.Guidance`) allows, one module of :mod:`tinct.app.modes` each:
+(:class:`tinct.methods.base.Guidance`) allows, one module of :mod:`tinct.app.modes` each. There is
+one picture: the colorized result (or, with *Show the sketch*, the sketch), at full size, with
+the open tab's marks drawn over it (never over the lines); the clicks go on it.
 
 - **Guided regions** (models that rank regions, such as GuidingPainter): the app shows the
-  next region the model asks about, highlighted over the sketch ("region k of N"); pick its
+  next region the model asks about, highlighted on the picture ("region k of N"); pick its
   colour (colour picker, hex entry or the palette) and apply it, or skip it; the colorized
   image updates after every step.
-- **Points & strokes** (models that take point hints): click on the sketch to place a point of
-  the current colour, or, in stroke mode, click a sequence of vertices that form one stroke.
+- **Points & strokes** (models that take point hints): click on the picture to place a point of
+  the current colour, or, in stroke mode, click a sequence of vertices that form one stroke;
+  the points and strokes are drawn on it, ringed.
 - **Reference** (reference-based models such as SCFT): upload a colour picture to take the
   colours from. A model that needs a reference opens on this tab and waits for one.
 - **Colour tags** (models conditioned on tags, such as CWR): tick colours of the model's own
@@ -17,13 +20,18 @@ Upload a sketch, then guide the model in the tabs its declared guidance
   same picture); *variations* paints a grid of previews of the next seeds, and a click on one
   takes its seed; a slider mixes the styles of two seeds.
 - **Scribbles** (models that take them, such as edge enhancement): click along an edge where
-  colour leaked, on the result, to draw a scribble over it; *Finish scribble* ends it.
+  colour leaked, on the picture, to draw a scribble over it; *Finish scribble* ends it.
+
+Every click and button counts, in order: one given while the model paints the one before waits
+in the queue behind it (none is dropped), and the picture stays until the next replaces it. The
+picture is sent as a PNG the app encodes itself, fast and lossless
+(:func:`tinct.app.pictures.png_bytes`); the downloads are made only when asked for.
 
 The app opens on the Reference tab for a reference-based model, else on the first tab (the
 guided regions of a model that ranks regions; the tags of a tags-only model, ...).
 
 Downloads: the result as PNG, as layered OpenRaster (.ora) and the hints as a hint file
-(``docs/hints.md``), written into the app's own temporary folder. The palette can be saved to
+(``docs/hints.md``), written into the app's own temporary folder when asked for. The palette can be saved to
 and loaded from a small JSON file.
 
 Everything a click does to the hints is a plain function over a :class:`Session` (immutable;
@@ -51,6 +59,7 @@ from tinct.app.pictures import (
     draw_hints,
     draw_scribbles,
     highlight_region,
+    png_bytes,
     sketch_picture,
 )
 from tinct.app.server import (
@@ -66,6 +75,7 @@ from tinct.app.server import (
 )
 from tinct.app.session import (
     Session,
+    View,
     add_point,
     add_scribble_point,
     add_stroke_point,
@@ -102,6 +112,7 @@ __all__ = [
     "SCRIBBLE",
     "GradioMissing",
     "Session",
+    "View",
     "add_point",
     "add_scribble_point",
     "add_stroke_point",
@@ -125,6 +136,7 @@ __all__ = [
     "normalize_color",
     "palette_add",
     "palette_html",
+    "png_bytes",
     "region_order",
     "region_status",
     "require_gradio",

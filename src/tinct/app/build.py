@@ -1,38 +1,89 @@
-"""The Gradio Blocks of the app, built by concern: the shared columns (sketch and colours,
-result and downloads), the tabs of the modes the model takes, then the events of each part.
+"""The Gradio Blocks of the app, built by concern: the picture (the result with the open tab's
+marks; click on it), the controls beside it (the sketch, the tabs of the modes the model takes,
+the colours, the downloads), then the events of each part.
+
+Layout: one row that wraps: the picture's column (at least 360 px) and the controls' column (at
+least 300 px) stand side by side from about 780 px of window width (an 800 px wide window keeps
+both in view), one above the other below that.
 
 Imported by :func:`tinct.app.build_app` only, after Gradio was found.
 """
 
 import uuid
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
 
 from tinct.app.modes import available_modes, opening_mode
 from tinct.app.palette import load_palette, palette_add, palette_html, save_palette
-from tinct.app.session import colorize, export_files, start_session
-from tinct.app.ui import MODEL_EVENT, UPLOAD_EVENT, App, Colours, Mode, Panel, Widgets, guarded, model_line, need
+from tinct.app.session import View, colorize, export_files, start_session
+from tinct.app.ui import (
+    EVERY_CLICK,
+    MODEL_EVENT,
+    UPLOAD_EVENT,
+    App,
+    Colours,
+    Mode,
+    Panel,
+    Widgets,
+    guarded,
+    model_line,
+    need,
+)
 from tinct.color import normalize_color
 from tinct.colorizer import Colorizer
 from tinct.methods.base import Guidance
 
 HELP = """**tinct** colorizes line art. Upload a sketch, then guide the model in the tabs it offers: give colours
-to the regions the model asks about (*Guided regions*), click points and strokes (*Points & strokes*), give
-a colour picture (*Reference*), tick colour tags (*Colour tags*), pick a style (*Styles*) or scribble over edges
-where colour leaked (*Scribbles*). The result keeps your lines pixel for pixel; download it as PNG, as layered
+to the regions the model asks about (*Guided regions*), click points and strokes on the picture (*Points &
+strokes*), give a colour picture (*Reference*), tick colour tags (*Colour tags*), pick a style (*Styles*) or
+scribble over edges where colour leaked (*Scribbles*). The open tab's marks are drawn on the picture; *Show the
+sketch* shows the lines alone. The result keeps your lines pixel for pixel; download it as PNG, as layered
 OpenRaster (.ora: lines, flat colours, result) or the hints as a hint file for `tinct colorize --hints`."""
 
 
 #: the page's own style: the style preview clicked last is not marked as picked (Gradio cannot unmark it
-#: when another seed is typed; the seed box and the status line say which style is in use)
+#: when another seed is typed; the seed box and the status line say which style is in use); the picture
+#: fits the window's height
 CSS = """
 #style-gallery .thumbnail-item.selected:not(:hover) {
     --ring-color: transparent;
     border-color: var(--border-color-primary);
 }
+#result img { max-height: calc(100vh - 160px); object-fit: contain; }
 """
+
+
+#: the page's own script, run once it loads. While the picture's next version loads, the browser
+#: forgets its size (``naturalWidth`` is 0) and Gradio cannot tell which pixel a click hit (it sends
+#: none, and the click is lost); such a click is held and given again, where it was made, once the
+#: picture has loaded, and every click after it waits its turn, so that the clicks land in order.
+JS = """() => {
+    let held = 0, queue = Promise.resolve();
+    const loaded = async () => {
+        for (;;) {
+            const picture = document.querySelector("#result img");
+            if (!picture || picture.naturalWidth > 0) return picture;
+            await picture.decode().catch(() => new Promise(done => setTimeout(done, 50)));
+        }
+    };
+    document.addEventListener("click", event => {
+        const picture = event.target instanceof HTMLImageElement ? event.target.closest("#result img") : null;
+        if (!picture || event.tinctAgain || (picture.naturalWidth > 0 && held === 0)) return;
+        event.stopImmediatePropagation();
+        event.preventDefault();
+        held += 1;
+        const {clientX, clientY, screenX, screenY} = event;
+        queue = queue.then(loaded).then(current => {
+            const again = new MouseEvent("click", {bubbles: true, cancelable: true, view: window,
+                                                   clientX, clientY, screenX, screenY});
+            again.tinctAgain = true;
+            (current || picture).dispatchEvent(again);
+        }).finally(() => { held -= 1; });
+    }, true);
+}"""
 
 
 def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list[str], max_pixels: int) -> gr.Blocks:
@@ -40,34 +91,38 @@ def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list
     (:func:`tinct.app.modes.available_modes`), opening on :func:`~tinct.app.modes.opening_mode`'s;
     uploaded pictures of at most ``max_pixels``. Every handler is :func:`~tinct.app.ui.guarded`."""
     modes = available_modes(colorizer.guidance)
+    opening = opening_mode(modes)
     with _blocks() as demo:
         state = gr.State(None)
-        gr.Markdown(HELP)
+        view = gr.State(View(mode="" if opening is None else opening.kind))
         status = gr.Markdown(model_line(colorizer), elem_id="status")
-        with gr.Row():
-            with gr.Column(scale=1, min_width=260):
+        with gr.Row(equal_height=False, elem_id="workspace"):
+            with gr.Column(scale=3, min_width=360):
+                picture = _picture()
+                show_sketch = gr.Checkbox(False, label="Show the sketch (the marks stay)", elem_id="show-sketch")
+            with gr.Column(scale=2, min_width=300):
                 # its events get the uploaded file, not pixels (UPLOAD_EVENT): the app checks the size first
                 sketch = gr.Image(label="Sketch", type="filepath", sources=["upload", "clipboard"], format="png",
-                                  height=280, elem_id="sketch")
+                                  height=150, elem_id="sketch")
+                panels, tabs = _mode_tabs(modes, opening, colorizer.guidance)
                 # only the tabs that paint with a colour use them (not tags, styles, scribbles, a reference)
                 with gr.Column(visible=any(mode.colours for mode in modes), elem_id="colours"):
                     colours = _colour_controls(palette)
-            with gr.Column(scale=2):
-                panels = _mode_tabs(modes, colorizer.guidance)
-            with gr.Column(scale=2):
-                result = gr.Image(label="Colorized", interactive=False, format="png", height=420, elem_id="result")
                 export = gr.Button("Prepare downloads (PNG, ORA, hint file)", elem_id="export")
                 downloads = (gr.File(label="PNG", interactive=False, elem_id="download-png"),
                              gr.File(label="OpenRaster (.ora)", interactive=False, elem_id="download-ora"),
                              gr.File(label="Hint file (.json)", interactive=False, elem_id="download-hints"))
-        widgets = Widgets(state=state, status=status, sketch=sketch, colours=colours, result=result, export=export,
-                          downloads=downloads)
+        gr.Markdown(HELP)
+        widgets = Widgets(state=state, view=view, status=status, picture=picture, show_sketch=show_sketch,
+                          sketch=sketch, colours=colours, export=export, downloads=downloads)
         app = App(colorizer=colorizer, widgets=widgets, panels=panels, output_dir=output_dir, max_pixels=max_pixels)
         _wire_sketch(app)
         _wire_downloads(app)
         _wire_colours(app)
-        for panel in panels:
+        for panel in panels.values():
             panel.wire(app)
+        _wire_view(app, tabs)
+        _wire_picture(app, [mode.label for mode in modes if mode.kind in app.clicks])
     return demo
 
 
@@ -76,9 +131,19 @@ def _blocks() -> gr.Blocks:
     # an artist's sketch session need not tell anyone about)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "Consolas", "monospace"])
-    with warnings.catch_warnings():  # Gradio 5 announces that Gradio 6 moves `theme` and `css` to launch()
-        warnings.filterwarnings("ignore", message="The '(theme|css)' parameter", category=DeprecationWarning)
-        return gr.Blocks(title="tinct", theme=theme, css=CSS, analytics_enabled=False, delete_cache=(3600, 3600))
+    with warnings.catch_warnings():  # Gradio 5 announces that Gradio 6 moves `theme`, `css` and `js` to launch()
+        warnings.filterwarnings("ignore", message="The '(theme|css|js)' parameter", category=DeprecationWarning)
+        return gr.Blocks(title="tinct", theme=theme, css=CSS, js=JS, analytics_enabled=False,
+                         delete_cache=(3600, 3600))
+
+
+def _picture() -> gr.Image:
+    """The picture: no floating label over its corner (every tab says what a click on it does) and
+    no download button (it would give the picture with its marks: the downloads are below)."""
+    with warnings.catch_warnings():  # Gradio 5 announces that Gradio 6 names the buttons otherwise
+        warnings.filterwarnings("ignore", message="The 'show_download_button' parameter", category=DeprecationWarning)
+        return gr.Image(label="Colorized", show_label=False, interactive=False, format="png",
+                        show_download_button=False, elem_id="result")
 
 
 def _colour_controls(palette: list[str]) -> Colours:
@@ -99,42 +164,96 @@ def _colour_controls(palette: list[str]) -> Colours:
                    add=add, save=save, load=load, file=file)
 
 
-def _mode_tabs(modes: list[Mode], guidance: Guidance) -> list[Panel]:
-    """One tab per mode, opening on the mode the model needs first; their panels."""
-    opening = opening_mode(modes)
-    panels = []
+def _mode_tabs(modes: list[Mode], opening: Mode | None, guidance: Guidance) -> tuple[dict[str, Panel], dict]:
+    """One tab per mode, opening on ``opening``; their panels and their tabs, by kind of guidance."""
+    panels, tabs = {}, {}
     with gr.Tabs(selected=None if opening is None else opening.tab_id):
         for mode in modes:
-            with gr.Tab(mode.label, id=mode.tab_id, elem_id=mode.tab_id):
-                panels.append(mode.build(guidance))
-    return panels
+            with gr.Tab(mode.label, id=mode.tab_id, elem_id=mode.tab_id) as tab:
+                panels[mode.kind] = mode.build(guidance)
+            tabs[mode.kind] = tab
+    return panels, tabs
 
 
 def _wire_sketch(app: App) -> None:
     """A new sketch (upload, paste, clear) starts a new session, taking over the guidance given
-    in the tabs before it (the reference picture, the ticked tags, the style seed) and clearing
-    what showed the sketch before (:attr:`Panel.cleared`). A sketch the app cannot take (too
-    large, truncated, not an image) is a message, and the session before it stays."""
-    takers = [panel for panel in app.panels if panel.given is not None]
+    in the tabs before it (the reference picture, the ticked tags, the style seed) and the view
+    (the open tab), and clearing what showed the sketch before (:attr:`Panel.cleared`). A sketch
+    the app cannot take (too large, truncated, not an image) is a message, and the session before
+    it stays."""
+    takers = [panel for panel in app.panels.values() if panel.given is not None]
 
-    cleared = {component: value for panel in app.panels for component, value in panel.cleared.items()}
+    cleared = {component: value for panel in app.panels.values() for component, value in panel.cleared.items()}
 
     @guarded
-    def on_sketch(upload, *given):
+    def on_sketch(upload, view, *given):
         if upload is None:
             return app.show(None) | cleared
         # the session holds the decoded sketch (Prepared.original): no other full-size copy is kept
-        session = start_session(app.colorizer, app.picture(upload))
+        session = start_session(app.colorizer, app.picture(upload)).with_view(view)
         for panel, value in zip(takers, given, strict=True):
             session = panel.take(app, session, value)
         return app.show(colorize(app.colorizer, session)) | cleared
 
-    sketch = app.widgets.sketch
-    sketch.change(on_sketch, [sketch] + [panel.given for panel in takers], app.outputs, **MODEL_EVENT,
-                  **UPLOAD_EVENT)
+    widgets = app.widgets
+    widgets.sketch.change(on_sketch, [widgets.sketch, widgets.view] + [panel.given for panel in takers], app.outputs,
+                          **MODEL_EVENT, **UPLOAD_EVENT)
+
+
+def _wire_view(app: App, tabs: dict) -> None:
+    """Opening a tab draws its marks on the picture (and its clicks go there); "show the sketch"
+    shows the lines alone under them. Both wait in the model's queue behind the clicks before them."""
+    widgets = app.widgets
+    changed = [widgets.state, widgets.view, widgets.picture]
+
+    def opened(kind: str):
+        @guarded
+        def on_tab(session, view):
+            return app.show_view(session, replace(view, mode=kind))
+
+        return on_tab
+
+    for kind, tab in tabs.items():
+        tab.select(opened(kind), [widgets.state, widgets.view], changed, **EVERY_CLICK)
+
+    @guarded
+    def on_show_sketch(session, view, ticked):
+        return app.show_view(session, replace(view, sketch=bool(ticked)))
+
+    widgets.show_sketch.input(on_show_sketch, [widgets.state, widgets.view, widgets.show_sketch], changed,
+                              **EVERY_CLICK)
+
+
+def _wire_picture(app: App, takers: list[str]) -> None:
+    """A click on the picture is the open tab's (:meth:`App.take_clicks`: a point, a stroke's
+    vertex, a scribble's point); every click counts, in order (:data:`EVERY_CLICK`). ``takers``:
+    the labels of the tabs that take clicks."""
+    if not app.clicks:
+        return
+    inputs = []  # what any mode's click reads (the colour, the brush, ...), each once
+    for clicks in app.clicks.values():
+        inputs += [component for component in clicks.inputs if all(component is not seen for seen in inputs)]
+    elsewhere = (f"A click on the picture places hints in {' and '.join(takers)}: "
+                 f"open {'it' if len(takers) == 1 else 'one of them'}.")
+
+    @guarded
+    def on_click(event: gr.SelectData, session, *values):
+        session = need(session)
+        clicks = app.clicks.get(session.view.mode)
+        if clicks is None:
+            return {app.widgets.status: elsewhere}
+        x, y = event.index[0], event.index[1]
+        if x is None or y is None:  # the browser did not know the picture's size (JS holds such clicks)
+            return {app.widgets.status: "That click came while the picture was changing: click again."}
+        given = [values[next(i for i, c in enumerate(inputs) if c is component)] for component in clicks.inputs]
+        return app.update(session, lambda s: clicks.apply(s, x, y, *given))
+
+    app.widgets.picture.select(on_click, [app.widgets.state, *inputs], app.outputs, **EVERY_CLICK)
 
 
 def _wire_downloads(app: App) -> None:
+    """The downloads are made on request only (not at every update), in the model's queue: after
+    the clicks before the request, whose hints they hold."""
     downloads = app.widgets.downloads
 
     @guarded
@@ -142,7 +261,7 @@ def _wire_downloads(app: App) -> None:
         paths = export_files(need(session), app.outputs_folder())
         return {file: str(path) for file, path in zip(downloads, paths, strict=True)}
 
-    app.widgets.export.click(on_export, [app.widgets.state], list(downloads))
+    app.widgets.export.click(on_export, [app.widgets.state], list(downloads), **EVERY_CLICK)
 
 
 def _wire_colours(app: App) -> None:

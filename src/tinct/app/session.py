@@ -22,6 +22,7 @@ from tinct.methods.base import DEFAULT_STYLE_SEED, Guidance
 __all__ = [
     "PREVIEW_SIDE",
     "Session",
+    "View",
     "add_point",
     "add_scribble_point",
     "add_stroke_point",
@@ -50,6 +51,17 @@ __all__ = [
 PREVIEW_SIDE = 256
 
 
+@dataclass(frozen=True)
+class View:
+    """What the app's one picture shows: ``mode``, the kind of guidance whose tab is open (a key of
+    :data:`tinct.methods.base.GUIDANCE_KINDS`: its marks are drawn on the picture and clicks on
+    the picture are its clicks; ``""`` for none), and ``sketch``: the sketch instead of the
+    colorized result."""
+
+    mode: str = ""
+    sketch: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class Session:
     """One user's work on one sketch.
@@ -68,7 +80,8 @@ class Session:
     ``(3, S, S)`` in [0, 1]) or None;
     result: the latest colorization; history: earlier ``(hints, step, stroke_open, scribble_open)``
     for undo;
-    key: names this session's output folder.
+    key: names this session's output folder;
+    view: what the app's picture shows (:class:`View`; no change to undo).
     """
 
     prepared: Prepared
@@ -81,6 +94,7 @@ class Session:
     result: Result | None = None
     history: tuple[tuple[Hints, int, bool, bool], ...] = ()
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    view: View = field(default_factory=View)
 
     @property
     def height(self) -> int:
@@ -94,6 +108,10 @@ class Session:
     def current_region(self) -> int | None:
         """The rank of the region the model asks about now, or None when all are done."""
         return self.order[self.step] if self.step < len(self.order) else None
+
+    def with_view(self, view: View) -> Session:
+        """The same work shown another way (no change to undo)."""
+        return self if view == self.view else replace(self, view=view)
 
     def _changed(self, **changes) -> Session:
         """A new session with ``changes``, the current hints pushed onto the undo history."""

@@ -4,29 +4,44 @@ session into what every component shows, so that every handler returns ``{compon
 and :func:`guarded`, which every handler is wrapped in: the browser gets a short message, the
 server's log (``logging.getLogger("tinct.app")``) the traceback.
 
+The app has one picture (``elem_id="result"``): the result (or the sketch) with the open tab's
+marks drawn over it at full size (:attr:`Panel.marks`), and clicks on it are the open tab's
+(:meth:`App.take_clicks`). :meth:`App.picture_file` writes it as a PNG itself, fast
+(:func:`~tinct.app.pictures.png_bytes`), into Gradio's own folder, so that Gradio neither
+encodes nor copies it.
+
 Imported by :func:`tinct.app.build_app` only, after Gradio was found.
 """
 
 import functools
 import html
+import itertools
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import torch
 
-from tinct.app.pictures import result_picture
-from tinct.app.session import Session, colorize, guidance_status, undo
+from tinct.app.pictures import base_picture, png_bytes
+from tinct.app.session import Session, View, colorize, guidance_status, undo
 from tinct.app.uploads import APP_MAX_PIXELS, load_upload, short_message
 from tinct.color import normalize_color
 from tinct.colorizer import Colorizer
 from tinct.methods.base import Guidance
 
-#: the keyword arguments of every event that runs the model: one at a time
-MODEL_EVENT = {"concurrency_id": "model", "concurrency_limit": 1}
+#: the keyword arguments of every event that runs the model or redraws the picture: one at a time,
+#: in the order given; the picture stays until the next one replaces it (a small timer, no
+#: "processing" cover)
+MODEL_EVENT = {"concurrency_id": "model", "concurrency_limit": 1, "show_progress": "minimal"}
+#: the keyword arguments of events each of which counts (a click on the picture, a button): one
+#: given while the one before is painted is queued behind it, never dropped (Gradio's default,
+#: trigger_mode="once", drops it)
+EVERY_CLICK = {**MODEL_EVENT, "trigger_mode": "multiple"}
 #: the keyword arguments of every event that takes an uploaded picture: Gradio hands over the file
 #: (its data as a dict), decoding nothing, so that the app checks its size first (tinct.app.uploads)
 UPLOAD_EVENT = {"preprocess": False}
@@ -34,6 +49,9 @@ UPLOAD_EVENT = {"preprocess": False}
 #: what the browser shows for an error that is not the user's (the traceback goes to the log)
 UNEXPECTED = "Something went wrong on the server (its log has the details). Try again, or reload the page."
 OUT_OF_MEMORY = "The server ran out of memory for this picture: try a smaller one."
+#: how many of a session's pictures stay on the server: the browser may still be fetching the one
+#: before while the next is written
+PICTURES_KEPT = 4
 
 log = logging.getLogger("tinct.app")
 
@@ -56,16 +74,31 @@ class Colours:
 
 @dataclass(frozen=True)
 class Widgets:
-    """The components every mode shares: the session (``state``), the status line, the sketch,
-    the colour controls, the result and its downloads (PNG, ORA, hint file)."""
+    """The components every mode shares: the session (``state``), the view before a sketch
+    (``view``: the open tab and the "show the sketch" box, :class:`~tinct.app.session.View`), the
+    status line, the picture (the result or the sketch, with the open tab's marks: click on it),
+    its "show the sketch" box, the sketch upload, the colour controls and the downloads (PNG,
+    ORA, hint file)."""
 
     state: gr.State
+    view: gr.State
     status: gr.Markdown
+    picture: gr.Image
+    show_sketch: gr.Checkbox
     sketch: gr.Image
     colours: Colours
-    result: gr.Image
     export: gr.Button
     downloads: tuple[gr.File, gr.File, gr.File]
+
+
+@dataclass(frozen=True)
+class Clicks:
+    """What a click on the picture does in a mode: ``apply(session, x, y, *values)`` returns the
+    changed session, ``x, y`` the clicked pixel (column, row), ``values`` those of ``inputs`` (the
+    colour, the brush, ...) when the click was made."""
+
+    inputs: tuple
+    apply: Callable[..., Session]
 
 
 @dataclass(frozen=True)
@@ -77,7 +110,9 @@ class Panel:
     tab exists. given: a component holding guidance the user may give before a sketch (the
     reference picture), None for none; take: puts its value into a session, for the app (a
     new sketch's session takes it over); cleared: ``{component: value}`` of outputs that belong
-    to one sketch and that a new sketch clears (the style previews), beyond what ``show`` sets.
+    to one sketch and that a new sketch clears (the style previews), beyond what ``show`` sets;
+    marks: ``marks(session, picture)`` draws the tab's marks (its hints, the region asked about)
+    over the picture while the tab is open, a new array (None: it draws none).
     """
 
     outputs: list
@@ -86,6 +121,7 @@ class Panel:
     given: gr.components.Component | None = None
     take: Callable[["App", Session, object], Session] | None = None
     cleared: dict = field(default_factory=dict)
+    marks: Callable[[Session, np.ndarray], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -163,22 +199,30 @@ def model_line(colorizer: Colorizer) -> str:
 
 @dataclass
 class App:
-    """The app being built: the model, the shared widgets and the panels of its modes.
-    output_dir: where downloads go (a new temporary folder on the first download when None);
-    max_pixels: the largest picture (width x height) the app takes."""
+    """The app being built: the model, the shared widgets and the panels of its modes by kind of
+    guidance (:attr:`Mode.kind`), in tab order. output_dir: where downloads go (a new temporary
+    folder on the first download when None); max_pixels: the largest picture (width x height)
+    the app takes; clicks: what a click on the picture does, by mode (:meth:`take_clicks`)."""
 
     colorizer: Colorizer
     widgets: Widgets
-    panels: list[Panel]
+    panels: dict[str, Panel]
     output_dir: Path | None = None
     max_pixels: int = APP_MAX_PIXELS
+    clicks: dict[str, Clicks] = field(default_factory=dict)
+    _numbers: itertools.count = field(default_factory=itertools.count, repr=False)
 
     @property
     def outputs(self) -> list:
         """Every component a change of the session redraws."""
         widgets = self.widgets
-        shared = [widgets.state, widgets.result, widgets.status, *widgets.downloads]
-        return shared + [component for panel in self.panels for component in panel.outputs]
+        shared = [widgets.state, widgets.picture, widgets.status, *widgets.downloads]
+        return shared + [component for panel in self.panels.values() for component in panel.outputs]
+
+    def take_clicks(self, kind: str, apply: Callable[..., Session], inputs=()) -> None:
+        """While mode ``kind``'s tab is open, a click on the picture is ``apply(session, x, y,
+        *values of inputs)`` (see :class:`Clicks`)."""
+        self.clicks[kind] = Clicks(inputs=tuple(inputs), apply=apply)
 
     def picture(self, upload) -> torch.Tensor | None:
         """An uploaded picture (what an :data:`UPLOAD_EVENT` gets) as ``(3, H, W)`` in [0, 1],
@@ -202,16 +246,47 @@ class App:
             line += " Upload a reference picture."
         return line
 
+    def marked_picture(self, session: Session) -> np.ndarray:
+        """What the picture shows for ``session``: the result (the sketch before one, or when the
+        view asks for it) with the marks of the open tab (``session.view.mode``), uint8 ``(H, W, 3)``
+        at full size (read-only when no marks are drawn)."""
+        picture = base_picture(session)
+        panel = self.panels.get(session.view.mode)
+        return picture if panel is None or panel.marks is None else panel.marks(session, picture)
+
+    def picture_file(self, session: Session) -> str:
+        """:meth:`marked_picture` written as a PNG (:func:`~tinct.app.pictures.png_bytes`: fast and
+        lossless, so the lines stay exact) into Gradio's own folder, which serves it as it is (no
+        copy, no second encoding); its path. The session's older pictures there are removed but
+        the last :data:`PICTURES_KEPT`."""
+        folder = Path(os.path.abspath(self.widgets.picture.GRADIO_CACHE)) / "tinct-pictures" / session.key
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{next(self._numbers):09d}.png"  # a new name: the browser caches none
+        path.write_bytes(png_bytes(self.marked_picture(session)))
+        for old in sorted(folder.glob("*.png"))[:-PICTURES_KEPT]:
+            old.unlink(missing_ok=True)
+            self.widgets.picture.temp_files.discard(str(old))
+        return str(path)
+
     def show(self, session: Session | None, message: str = "") -> dict:
         """What every component of :attr:`outputs` shows for ``session``. A change of the hints
         makes the downloads stale, so they are cleared."""
         widgets = self.widgets
         shown = {widgets.state: session, widgets.status: message or self.status_line(session),
-                 widgets.result: None if session is None else result_picture(session)}
+                 widgets.picture: None if session is None else self.picture_file(session)}
         shown.update({file: None for file in widgets.downloads})
-        for panel in self.panels:
+        for panel in self.panels.values():
             shown.update(panel.show(session))
         return shown
+
+    def show_view(self, session: Session | None, view: View) -> dict:
+        """The picture redrawn for a new ``view`` (another tab, the sketch shown or not); it is
+        kept for the next sketch too."""
+        if session is None:
+            return {self.widgets.view: view}
+        session = session.with_view(view)
+        return {self.widgets.state: session, self.widgets.view: view,
+                self.widgets.picture: self.picture_file(session)}
 
     def update(self, session: Session | None, change: Callable[[Session], Session]) -> dict:
         """Apply ``change`` (a plain function of :mod:`tinct.app.session`) and colorize."""

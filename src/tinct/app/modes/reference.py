@@ -6,7 +6,7 @@ from dataclasses import replace
 import gradio as gr
 
 from tinct.app.session import Session
-from tinct.app.ui import MODEL_EVENT, UPLOAD_EVENT, App, Mode, Panel, guarded
+from tinct.app.ui import EVERY_CLICK, UPLOAD_EVENT, App, Mode, Panel, guarded
 from tinct.image import fit_square
 from tinct.methods.base import Guidance
 
@@ -35,7 +35,7 @@ def build(guidance: Guidance) -> Panel:
                 return {app.widgets.status: "Reference picture taken: now upload a sketch."}
             return app.update(session, lambda s: take(app, s, upload))
 
-        picture.upload(on_reference, [app.widgets.state, picture], app.outputs, **MODEL_EVENT, **UPLOAD_EVENT)
+        picture.upload(on_reference, [app.widgets.state, picture], app.outputs, **EVERY_CLICK, **UPLOAD_EVENT)
 
     return Panel(outputs=[], show=lambda session: {}, wire=wire, given=picture, take=take)
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 import gradio as gr
 
 from tinct.app.session import Session, mix_styles, set_style, style_previews
-from tinct.app.ui import MODEL_EVENT, App, Mode, Panel, guarded, need
+from tinct.app.ui import EVERY_CLICK, MODEL_EVENT, App, Mode, Panel, guarded, need
 from tinct.hintfile import StyleMix, parse_style
 from tinct.methods.base import DEFAULT_STYLE_SEED, Guidance
 
@@ -101,9 +101,9 @@ def build(guidance: Guidance) -> Panel:
         for box in (first, second):
             box.input(on_mix, [state, first, second, mix], app.outputs, **EVERY_CHANGE)
         mix.release(on_mix, [state, first, second, mix], app.outputs, **EVERY_CHANGE)
-        variations.click(on_variations, [state, seed], [gallery, shown, app.widgets.status], **MODEL_EVENT)
-        gallery.select(on_pick, [state, shown], app.outputs, **MODEL_EVENT)
-        undo_button.click(app.on_undo, [state], app.outputs, **MODEL_EVENT)
+        variations.click(on_variations, [state, seed], [gallery, shown, app.widgets.status], **EVERY_CLICK)
+        gallery.select(on_pick, [state, shown], app.outputs, **EVERY_CLICK)
+        undo_button.click(app.on_undo, [state], app.outputs, **EVERY_CLICK)
 
     # the previews belong to one sketch: a new sketch clears them
     return Panel(outputs=[seed, first, second, mix, gallery, shown], show=show, wire=wire, given=seed, take=take,

@@ -7,7 +7,7 @@ from dataclasses import replace
 import gradio as gr
 
 from tinct.app.session import Session, check_tags, set_tags
-from tinct.app.ui import MODEL_EVENT, App, Mode, Panel, guarded
+from tinct.app.ui import EVERY_CLICK, MODEL_EVENT, App, Mode, Panel, guarded
 from tinct.methods.base import Guidance
 
 
@@ -44,7 +44,7 @@ def build(guidance: Guidance) -> Panel:
         # "input": the user's ticks only (not the ticks ``show`` sets after an undo); every tick
         # counts, even one made while the model paints the one before
         tags.input(on_tags, [app.widgets.state, tags], app.outputs, trigger_mode="always_last", **MODEL_EVENT)
-        undo_button.click(app.on_undo, [app.widgets.state], app.outputs, **MODEL_EVENT)
+        undo_button.click(app.on_undo, [app.widgets.state], app.outputs, **EVERY_CLICK)
 
     return Panel(outputs=[tags], show=show, wire=wire, given=tags, take=take)
 
