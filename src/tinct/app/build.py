@@ -10,7 +10,6 @@ Imported by :func:`tinct.app.build_app` only, after Gradio was found.
 """
 
 import uuid
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -127,23 +126,24 @@ def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list
 
 
 def _blocks() -> gr.Blocks:
-    # system fonts: the default theme fetches web fonts, which an offline machine cannot (and
-    # an artist's sketch session need not tell anyone about)
+    return gr.Blocks(title="tinct", analytics_enabled=False, delete_cache=(3600, 3600))
+
+
+def appearance() -> dict:
+    """The page's theme, style sheet and script, which Gradio 6 takes at ``launch()``
+    (:func:`tinct.app.launch_options` passes them on). System fonts: the default theme fetches
+    web fonts, which an offline machine cannot (and an artist's sketch session need not tell
+    anyone about)."""
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "Consolas", "monospace"])
-    with warnings.catch_warnings():  # Gradio 5 announces that Gradio 6 moves `theme`, `css` and `js` to launch()
-        warnings.filterwarnings("ignore", message="The '(theme|css|js)' parameter", category=DeprecationWarning)
-        return gr.Blocks(title="tinct", theme=theme, css=CSS, js=JS, analytics_enabled=False,
-                         delete_cache=(3600, 3600))
+    return {"theme": theme, "css": CSS, "js": JS}
 
 
 def _picture() -> gr.Image:
     """The picture: no floating label over its corner (every tab says what a click on it does) and
     no download button (it would give the picture with its marks: the downloads are below)."""
-    with warnings.catch_warnings():  # Gradio 5 announces that Gradio 6 names the buttons otherwise
-        warnings.filterwarnings("ignore", message="The 'show_download_button' parameter", category=DeprecationWarning)
-        return gr.Image(label="Colorized", show_label=False, interactive=False, format="png",
-                        show_download_button=False, elem_id="result")
+    return gr.Image(label="Colorized", show_label=False, interactive=False, format="png", buttons=["fullscreen"],
+                    elem_id="result")
 
 
 def _colour_controls(palette: list[str]) -> Colours:

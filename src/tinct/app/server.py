@@ -96,9 +96,12 @@ def launch_options(*, host: str = DEFAULT_HOST, port: int | None = None, share: 
     """The keyword arguments :func:`serve` gives ``Blocks.launch``: bind ``host`` (127.0.0.1 by
     default), no ``allowed_paths`` (only the app's own uploads and outputs are served), uploads of
     at most ``MAX_UPLOAD``. Errors outside the app's handlers (which say what went wrong
-    themselves, :func:`tinct.app.ui.guarded`) show no exception text in the browser."""
+    themselves, :func:`tinct.app.ui.guarded`) show no exception text in the browser; and the
+    page's theme, style sheet and script (:func:`tinct.app.build.appearance`). Needs Gradio."""
+    from tinct.app.build import appearance
+
     return {"server_name": host, "server_port": port, "share": share, "max_file_size": MAX_UPLOAD,
-            "show_error": False, "inbrowser": False}
+            "show_error": False, "inbrowser": False, **appearance()}
 
 
 def serve(model=DEFAULT_MODEL, *, host: str = DEFAULT_HOST, port: int | None = None, share: bool = False,
