@@ -16,6 +16,7 @@ import pytest
 import torch
 from colorize_helpers import MeanReference, drawn_sketch, tiny_guiding_painter, tiny_point_hints
 from PIL import Image
+from psd_tools import PSDImage
 
 from tinct import app
 from tinct.app import (
@@ -42,6 +43,7 @@ from tinct.app import (
     mix_styles,
     normalize_color,
     palette_add,
+    palette_remove,
     region_order,
     region_status,
     save_palette,
@@ -129,6 +131,10 @@ def test_palette_add_save_load(tmp_path):
     path = save_palette(palette, tmp_path / "sub" / "palette.json")
     assert json.loads(path.read_text()) == {"version": 1, "colors": palette}
     assert load_palette(path) == palette
+    assert palette_remove(palette, "#E05A47") == ["#f2c641", "#3a7bd5"]
+    assert palette_remove(palette, "#000") == palette  # a colour not there changes nothing
+    with pytest.raises(ValueError, match="at least one colour"):
+        palette_remove(["#ffffff"], "#fff")
     (tmp_path / "list.json").write_text('["#fff", "#000000", "#FFFFFF"]')
     assert load_palette(tmp_path / "list.json") == ["#ffffff", "#000000"]
     (tmp_path / "bad.json").write_text('{"version": 1, "colors": ["#fff", "blue-ish"]}')
@@ -379,13 +385,15 @@ def test_scribbles_from_clicks(shipped, session):
     assert (shown[mask & ~ink] == SCRIBBLE).all() and np.array_equal(shown[~mask | ink], result[~mask | ink])
 
 
-def test_downloads_png_ora_and_hint_file(tmp_path, colorizer, session):
+def test_downloads_png_psd_ora_and_hint_file(tmp_path, colorizer, session):
     with pytest.raises(ValueError, match="nothing to download"):
         export_files(session, tmp_path)
     done = colorize(colorizer, add_point(apply_color(session, RED), 3, 4, BLUE))
-    png, ora, hints = export_files(done, tmp_path)
-    assert png.parent == tmp_path / done.key and {png.name, ora.name, hints.name} == {
-        "colorized.png", "colorized.ora", "colorized_hints.json"}
+    png, psd, ora, hints = export_files(done, tmp_path)
+    assert png.parent == tmp_path / done.key and {png.name, psd.name, ora.name, hints.name} == {
+        "colorized.png", "colorized.psd", "colorized.ora", "colorized_hints.json"}
+    layered = PSDImage.open(psd)
+    assert (layered.width, layered.height) == (90, 60) and "lines" in [layer.name for layer in layered]
     pixels = np.asarray(Image.open(png))
     assert pixels.shape == (60, 90, 3)
     assert np.array_equal(pixels, (done.result.image.permute(1, 2, 0) * 255).round().byte().numpy())
@@ -553,11 +561,14 @@ def test_guided_model_opens_on_the_guided_tab_and_has_no_reference_tab():
     assert isinstance(demo, gradio.Blocks)
     by_id = _elements(demo)
     for elem_id in ("sketch", "result", "show-sketch", "status", "region-count", "hex", "apply-color", "skip-region",
-                    "undo", "click-mode", "brush", "end-stroke", "clear-hints", "undo-hints", "export",
-                    "download-png", "download-ora", "download-hints", "palette", "palette-swatches", "palette-add",
+                    "undo", "click-mode", "brush", "end-stroke", "clear-hints", "undo-hints", "download-png",
+                    "download-psd", "download-ora", "download-hints", "download-file", "palette", "palette-add",
+                    "palette-remove",
                     "palette-save", "palette-load", "palette-file", "color-picker", "tab-guided", "tab-points"):
         assert elem_id in by_id, elem_id
     assert "tab-reference" not in by_id and "reference" not in by_id
+    assert "export" not in by_id and "palette-swatches" not in by_id  # one click downloads; one palette
+    assert by_id["download-file"].visible is False  # no empty file boxes
     for elem_id in ("region-view", "hint-canvas", "scribble-canvas"):  # one picture: the result
         assert elem_id not in by_id, elem_id
     assert _opening_tab(demo) == "tab-guided"
@@ -624,7 +635,7 @@ def test_tags_model_opens_on_its_tags_tab_and_every_tick_colours_again(shipped, 
 
     blue = _shown(on_tags(session, ["blue", "yellow"]))
     assert blue["state"].hints.tags == ("yellow", "blue") and blue["tags"] == ["yellow", "blue"]
-    assert blue["status"].endswith("Tags: yellow, blue.") and blue["download-png"] is None
+    assert blue["status"].endswith("Tags: yellow, blue.")
     assert not np.array_equal(blue["result"], first["result"])  # coloured again
     back = _shown(on_undo(blue["state"]))
     assert back["tags"] == ["yellow"] and np.array_equal(back["result"], first["result"])
@@ -909,7 +920,8 @@ def test_every_click_is_queued_in_order_and_the_picture_stays(sketch, tmp_path, 
     by_fn = {fn.fn: fn for fn in demo.fns.values() if fn.fn is not None}
     for elem_id, event in [("result", "select"), ("apply-color", "click"), ("skip-region", "click"),
                            ("undo", "click"), ("end-stroke", "click"), ("clear-hints", "click"),
-                           ("undo-hints", "click"), ("export", "click"), ("tab-points", "select"),
+                           ("undo-hints", "click"), ("download-png", "click"), ("download-psd", "click"),
+                           ("download-hints", "click"), ("tab-points", "select"),
                            ("show-sketch", "input")]:
         fn = by_fn[_handler_fn(demo, elem_id, event)]
         # Gradio's default ("once") drops a click given while the one before is painted
@@ -939,7 +951,7 @@ def _app_of(demo):
     """The :class:`~tinct.app.ui.App` whose handlers ``demo`` runs."""
     import inspect
 
-    return inspect.getclosurevars(_handler_fn(demo, "export", "click").__wrapped__).nonlocals["app"]
+    return inspect.getclosurevars(_handler_fn(demo, "download-png", "click").__wrapped__).nonlocals["app"]
 
 
 def test_pictures_are_sent_as_lossless_png(tmp_path):
@@ -986,13 +998,46 @@ def test_short_hex_is_read_by_the_one_parser(colorizer, session):
     demo = app.build_app(colorizer)
     by_id = _elements(demo)
     on_hex = _handler(demo, "hex", "submit")
-    assert on_hex("#abc") == {by_id["color-picker"]: "#aabbcc", by_id["hex"]: "#aabbcc"}
+    assert on_hex("#abc", list(app.DEFAULT_PALETTE)) == {by_id["color-picker"]: "#aabbcc", by_id["hex"]: "#aabbcc",
+                                                        by_id["palette"]: None}
     on_apply = _handler(demo, "apply-color", "click")
     shown = _shown(on_apply(session, "#abc"))
     rank = session.order[0]
     assert shown["state"].hints.regions[rank] == parse_color("#aabbcc") == (0xAA / 255, 0xBB / 255, 0xCC / 255)
     assert shown["region-count"] == f"Region 2 of {len(session.order)}" and shown["result"].shape == (60, 90, 3)
-    assert shown["download-png"] is None  # a change makes the downloads stale
+
+
+def test_palette_swatches_set_the_colour_and_follow_it(colorizer, session, tmp_path):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    demo = app.build_app(colorizer, output_dir=tmp_path / "out")
+    by_id = _elements(demo)
+    palette = by_id["palette"]
+    first = list(app.DEFAULT_PALETTE)
+    assert [value for _, value in palette.choices] == first and palette.value == first[0]  # the current colour
+    # a swatch clicked is the current colour: the picker and the hex entry
+    assert _shown(_handler(demo, "palette", "input")("#3a7bd5")) == {"color-picker": "#3a7bd5", "hex": "#3a7bd5"}
+    # a colour typed sets the picker and marks its swatch (none when the palette lacks it)
+    on_hex = _handler(demo, "hex", "submit")
+    assert _shown(on_hex("#E05A47", first)) == {"color-picker": "#e05a47", "hex": "#e05a47", "palette": "#e05a47"}
+    assert _shown(on_hex("#123", first))["palette"] is None
+    assert _shown(_handler(demo, "color-picker", "input")("#6AB04C", first)) == {"hex": "#6ab04c",
+                                                                                 "palette": "#6ab04c"}
+    # add and remove the current colour
+    added = _shown(_handler(demo, "palette-add", "click")(first, "#123"))
+    assert added["palette"]["choices"] == first + ["#112233"] and added["palette"]["value"] == "#112233"
+    assert added["seeds"] == first + ["#112233"]  # the palette kept (a gr.State) for saving
+    removed = _shown(_handler(demo, "palette-remove", "click")(first, "#e05a47"))
+    assert "#e05a47" not in removed["palette"]["choices"] and removed["palette"]["value"] is None
+    assert _refused(_handler(demo, "palette-remove", "click"), ["#ffffff"], "#fff") == (
+        "the palette keeps at least one colour")
+
+    # a download button writes its file on the click (the page then saves it)
+    done = _shown(_handler(demo, "apply-color", "click")(session, "#abc"))["state"]
+    assert _refused(_handler(demo, "download-psd", "click"), None) == "Upload a sketch first."
+    path = _shown(_handler(demo, "download-psd", "click")(done))["download-file"]
+    assert path.endswith("colorized.psd") and "lines" in [layer.name for layer in PSDImage.open(path)]
+    hints = load_hints(_shown(_handler(demo, "download-hints", "click")(done))["download-file"])
+    assert hints == done.hints
 
 
 def test_a_sketch_over_the_budget_is_refused_and_the_session_stays(colorizer, sketch, tmp_path):

@@ -113,12 +113,16 @@ def _new_picture(page, before: str) -> np.ndarray:
     return _result(page)
 
 
+def _download(page, kind: str) -> bytes:
+    """What one click on the download button ``kind`` (png, psd, ora, hints) saves."""
+    with page.expect_download(timeout=TIMEOUT_MS) as saved:
+        page.locator(f"#download-{kind}").click()
+    return Path(saved.value.path()).read_bytes()
+
+
 def _hints(page) -> dict:
-    """The hint file of *Prepare downloads*, once it is ready."""
-    page.locator("#export").click()
-    link = page.locator("#download-hints a").first
-    sync_api.expect(link).to_be_visible(timeout=TIMEOUT_MS)
-    return json.loads(_fetch(page, link.get_attribute("href")))
+    """The hint file one click on its download button saves."""
+    return json.loads(_download(page, "hints"))
 
 
 def test_upload_colour_one_region_and_download(app_url, tmp_path):
@@ -156,23 +160,18 @@ def test_upload_colour_one_region_and_download(app_url, tmp_path):
         assert not (result == (255, 0, 170)).all(axis=2).any() and np.array_equal(result[ink], sketch[ink])
         assert not ((result != shown).any(axis=2) & ink).any()  # only the marks went, never on a line
 
-        # downloads: the hint file records exactly that one region colour; the PNG is the result
-        page.locator("#export").click()
-        hints_link = page.locator("#download-hints a").first
-        expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
-        hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
+        # downloads, one click each: the hint file records exactly that one region colour; the PNG is the result
+        hints = _hints(page)
         assert [c for c in hints["regions"] if c is not None] == [COLOR]
         assert hints["points"] == [] and hints["strokes"] == []
-        png = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#download-png a").first
-                                                      .get_attribute("href")))))
+        png = np.asarray(Image.open(io.BytesIO(_download(page, "png"))))
         assert np.array_equal(png[..., :3], result)
+        assert page.locator("#download-file").count() == 0 or not page.locator("#download-file").is_visible()
 
-        # a click in the middle of the picture places a point there, in the current colour
+        # a click in the middle of the picture places a point there, in the current colour; the next
+        # download holds it
         _click_picture(page, 256, 256)
-        expect(page.locator("#download-hints a")).to_have_count(0, timeout=TIMEOUT_MS)  # downloads reset
-        page.locator("#export").click()
-        expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
-        hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
+        hints = _hints(page)
         (point,) = hints["points"]
         assert point["color"] == COLOR and abs(point["x"] - 0.5) < 0.02 and abs(point["y"] - 0.5) < 0.02
 
@@ -376,10 +375,7 @@ def test_scribble_model_scribbles_across_a_petal(serve_app, tmp_path):
         page.locator("#end-scribble").click()
         expect(status).to_contain_text("Scribble finished", timeout=TIMEOUT_MS)
 
-        page.locator("#export").click()
-        hints_link = page.locator("#download-hints a").first
-        expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
-        hints = json.loads(_fetch(page, hints_link.get_attribute("href")))
+        hints = _hints(page)
         (scribble,) = hints["scribbles"]
         (x0, y0), (x1, y1) = scribble["points"]
         assert abs(x0 - 250 / 512) < 0.02 and abs(x1 - 330 / 512) < 0.02 and abs(y0 - 100 / 512) < 0.02
@@ -475,8 +471,7 @@ def test_points_and_strokes_on_the_picture_at_800_px(app_url, tmp_path):
         assert point["color"] == "#f2c641"  # the palette's first colour, the picker's at the start
         assert abs(point["x"] * 512 - 290.5) < 1 and abs(point["y"] * 512 - 185.5) < 1
         assert tuple(result[185, 290]) == (0xF2, 0xC6, 0x41)
-        png = np.asarray(Image.open(io.BytesIO(_fetch(page, page.locator("#download-png a").first
-                                                      .get_attribute("href")))))[..., :3]
+        png = np.asarray(Image.open(io.BytesIO(_download(page, "png"))))[..., :3]
         heart = np.zeros(ink.shape, bool)
         heart[170:200, 275:305] = True  # inside the heart, around the point
         assert (png[heart & ~ink] == (0xF2, 0xC6, 0x41)).all()  # the colorized result: the point's colour
@@ -500,3 +495,56 @@ def test_points_and_strokes_on_the_picture_at_800_px(app_url, tmp_path):
         assert np.array_equal(result[ink], sketch[ink])
         _screenshot(page, tmp_path / "app_points_800.png")
     assert (tmp_path / "app_points_800.png").stat().st_size > 10_000
+
+
+def test_palette_swatch_sets_the_colour_and_psd_downloads_in_one_click(app_url, tmp_path):
+    """The palette is one row of swatches: a click on one makes its colour the current one (the
+    hex entry, the picker, the swatch marked) and the next point takes it; a colour typed marks
+    its swatch. One click on *PSD* saves a layered Photoshop file."""
+    from psd_tools import PSDImage
+
+    expect = sync_api.expect
+    with browser_page(app_url) as page:
+        sketch = _upload_sunflower(page)
+        ink = sketch.max(axis=2) < 128
+        swatches = page.locator("#palette label")
+        expect(swatches).to_have_count(8, timeout=TIMEOUT_MS)
+        # drawn as squares of their colours, the current colour's marked
+        assert swatches.nth(2).evaluate("label => getComputedStyle(label).backgroundColor") == "rgb(58, 123, 213)"
+        assert swatches.nth(2).bounding_box()["width"] < 40
+        expect(swatches.nth(0)).to_have_class(re.compile(r"\bselected\b"))
+        hex_entry = page.locator("#hex input, #hex textarea").first
+
+        swatches.nth(2).click()  # #3a7bd5
+        expect(hex_entry).to_have_value("#3a7bd5", timeout=TIMEOUT_MS)
+        expect(swatches.nth(2)).to_have_class(re.compile(r"\bselected\b"))
+        expect(swatches.nth(0)).not_to_have_class(re.compile(r"\bselected\b"))
+        page.wait_for_function("() => [...document.querySelectorAll('#color-picker *')].some(element => "
+                               "getComputedStyle(element).backgroundColor === 'rgb(58, 123, 213)')",
+                               timeout=TIMEOUT_MS)  # the picker's swatch
+
+        picture = page.locator("#result img")
+        before = picture.get_attribute("src")
+        page.get_by_role("tab", name="Points & strokes").click()
+        _new_picture(page, before)
+        before = picture.get_attribute("src")
+        _click_picture(page, 290, 185)  # the flower's heart
+        result = _new_picture(page, before)
+        (point,) = _hints(page)["points"]
+        assert point["color"] == "#3a7bd5" and tuple(result[185, 290]) == (0x3A, 0x7B, 0xD5)
+
+        # a colour typed marks its swatch
+        hex_entry.fill("#6AB04C")
+        hex_entry.press("Enter")
+        expect(swatches.nth(3)).to_have_class(re.compile(r"\bselected\b"), timeout=TIMEOUT_MS)
+        expect(swatches.nth(2)).not_to_have_class(re.compile(r"\bselected\b"))
+
+        # one click: a layered PSD of the result
+        (tmp_path / "page.psd").write_bytes(_download(page, "psd"))
+        layered = PSDImage.open(tmp_path / "page.psd")
+        assert (layered.width, layered.height) == (512, 512)
+        assert "lines" in [layer.name for layer in layered]
+        composite = np.asarray(layered.composite().convert("RGB"))
+        assert np.array_equal(composite[ink], sketch[ink])
+        _screenshot(page, tmp_path / "app_palette.png")
+    assert (tmp_path / "app_palette.png").stat().st_size > 10_000

@@ -30,9 +30,11 @@ picture is sent as a PNG the app encodes itself, fast and lossless
 The app opens on the Reference tab for a reference-based model, else on the first tab (the
 guided regions of a model that ranks regions; the tags of a tags-only model, ...).
 
-Downloads: the result as PNG, as layered OpenRaster (.ora) and the hints as a hint file
-(``docs/hints.md``), written into the app's own temporary folder when asked for. The palette can be saved to
-and loaded from a small JSON file.
+Downloads: one row of buttons, one click each: the result as PNG, as layered Photoshop (.psd) or
+OpenRaster (.ora) file and the hints as a hint file (``docs/hints.md``), written into the app's own
+temporary folder when clicked, then saved by the browser. The palette is one row of swatches (a click
+on one makes its colour the current one; the current colour's swatch is marked); colours can be added
+and removed, and the palette saved to and loaded from a small JSON file.
 
 Everything a click does to the hints is a plain function over a :class:`Session` (immutable;
 each returns a new one, with an undo history; :mod:`tinct.app.session`), so the logic is
@@ -51,7 +53,15 @@ short message naming the file, and the session before it stays. Every handler is
 its traceback goes to the server's log (``logging.getLogger("tinct.app")``).
 """
 
-from tinct.app.palette import DEFAULT_PALETTE, MAX_PALETTE, load_palette, palette_add, palette_html, save_palette
+from tinct.app.palette import (
+    DEFAULT_PALETTE,
+    MAX_PALETTE,
+    load_palette,
+    palette_add,
+    palette_html,
+    palette_remove,
+    save_palette,
+)
 from tinct.app.pictures import (
     HIGHLIGHT,
     HIGHLIGHT_ALPHA,
@@ -86,6 +96,7 @@ from tinct.app.session import (
     colorize,
     end_scribble,
     end_stroke,
+    export_file,
     export_files,
     guidance_status,
     mix_styles,
@@ -127,6 +138,7 @@ __all__ = [
     "draw_scribbles",
     "end_scribble",
     "end_stroke",
+    "export_file",
     "export_files",
     "guidance_status",
     "highlight_region",
@@ -136,6 +148,7 @@ __all__ = [
     "normalize_color",
     "palette_add",
     "palette_html",
+    "palette_remove",
     "png_bytes",
     "region_order",
     "region_status",

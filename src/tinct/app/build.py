@@ -16,8 +16,8 @@ from pathlib import Path
 import gradio as gr
 
 from tinct.app.modes import available_modes, opening_mode
-from tinct.app.palette import load_palette, palette_add, palette_html, save_palette
-from tinct.app.session import View, colorize, export_files, start_session
+from tinct.app.palette import load_palette, palette_add, palette_remove, save_palette
+from tinct.app.session import View, colorize, export_file, start_session
 from tinct.app.ui import (
     EVERY_CLICK,
     MODEL_EVENT,
@@ -39,8 +39,9 @@ HELP = """**tinct** colorizes line art. Upload a sketch, then guide the model in
 to the regions the model asks about (*Guided regions*), click points and strokes on the picture (*Points &
 strokes*), give a colour picture (*Reference*), tick colour tags (*Colour tags*), pick a style (*Styles*) or
 scribble over edges where colour leaked (*Scribbles*). The open tab's marks are drawn on the picture; *Show the
-sketch* shows the lines alone. The result keeps your lines pixel for pixel; download it as PNG, as layered
-OpenRaster (.ora: lines, flat colours, result) or the hints as a hint file for `tinct colorize --hints`."""
+sketch* shows the lines alone. The result keeps your lines pixel for pixel; download it with one click
+as PNG, as layered Photoshop (.psd) or OpenRaster (.ora) file (lines, flat colours, result) or the hints as a hint
+file for `tinct colorize --hints`. A click on a palette swatch paints with its colour."""
 
 
 #: the page's own style: the style preview clicked last is not marked as picked (Gradio cannot unmark it
@@ -52,6 +53,14 @@ CSS = """
     border-color: var(--border-color-primary);
 }
 #result img { max-height: calc(100vh - 160px); object-fit: contain; }
+#palette .wrap { gap: 6px; }
+#palette .wrap label { width: 28px; height: 28px; min-width: 0; padding: 0; border-radius: 6px;
+                       border: 1px solid #8888; box-shadow: none; cursor: pointer; transition: none; }
+#palette .wrap label input { position: absolute; opacity: 0; pointer-events: none; }
+#palette .wrap label span { display: none; }
+#palette .wrap label.selected { outline: 3px solid var(--color-accent); outline-offset: 2px; }
+#downloads, #palette-buttons { flex-wrap: wrap; gap: 6px; }
+#downloads button, #palette-buttons button { min-width: 0; }
 """
 
 
@@ -60,6 +69,17 @@ CSS = """
 #: none, and the click is lost); such a click is held and given again, where it was made, once the
 #: picture has loaded, and every click after it waits its turn, so that the clicks land in order.
 JS = """() => {
+    // the palette's radio choices drawn as swatches of their colours (each input's value, #rrggbb)
+    const paint = () => document.querySelectorAll("#palette label input[type=radio]").forEach(input => {
+        const label = input.closest("label");
+        if (/^#[0-9a-f]{6}$/i.test(input.value) && label.dataset.swatch !== input.value) {
+            label.dataset.swatch = input.value;
+            label.style.background = input.value;
+            label.title = input.value;
+        }
+    });
+    new MutationObserver(paint).observe(document.body, {childList: true, subtree: true});
+    paint();
     let held = 0, queue = Promise.resolve();
     const loaded = async () => {
         for (;;) {
@@ -107,13 +127,10 @@ def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list
                 # only the tabs that paint with a colour use them (not tags, styles, scribbles, a reference)
                 with gr.Column(visible=any(mode.colours for mode in modes), elem_id="colours"):
                     colours = _colour_controls(palette)
-                export = gr.Button("Prepare downloads (PNG, ORA, hint file)", elem_id="export")
-                downloads = (gr.File(label="PNG", interactive=False, elem_id="download-png"),
-                             gr.File(label="OpenRaster (.ora)", interactive=False, elem_id="download-ora"),
-                             gr.File(label="Hint file (.json)", interactive=False, elem_id="download-hints"))
+                downloads, download = _download_buttons()
         gr.Markdown(HELP)
         widgets = Widgets(state=state, view=view, status=status, picture=picture, show_sketch=show_sketch,
-                          sketch=sketch, colours=colours, export=export, downloads=downloads)
+                          sketch=sketch, colours=colours, downloads=downloads, download=download)
         app = App(colorizer=colorizer, widgets=widgets, panels=panels, output_dir=output_dir, max_pixels=max_pixels)
         _wire_sketch(app)
         _wire_downloads(app)
@@ -146,22 +163,51 @@ def _picture() -> gr.Image:
                     elem_id="result")
 
 
+#: the download buttons' titles, by kind (:data:`tinct.app.session.DOWNLOADS`)
+DOWNLOAD_TITLES = {"png": "Download PNG", "psd": "Download PSD", "ora": "Download ORA",
+                   "hints": "Download hints"}
+
+#: the page's script after a download button's file is written: the browser saves it (as a link
+#: to it would when clicked)
+SAVE_FILE = """(file) => {
+    if (file && file.url) {
+        const link = document.createElement("a");
+        link.href = file.url;
+        link.download = file.orig_name || "";
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+    }
+}"""
+
+
+def _download_buttons() -> tuple[dict[str, gr.Button], gr.File]:
+    """One row of download buttons (one click each writes its file, which the browser saves) and
+    the hidden file they write into."""
+    with gr.Row(elem_id="downloads"):
+        buttons = {kind: gr.Button(title, size="sm", elem_id=f"download-{kind}")
+                   for kind, title in DOWNLOAD_TITLES.items()}
+    return buttons, gr.File(visible=False, interactive=False, elem_id="download-file")
+
+
 def _colour_controls(palette: list[str]) -> Colours:
-    """The colour picker, the hex entry and the palette, starting with ``palette``'s first colour."""
+    """The colour picker, the hex entry and the palette (one row of swatches, the current colour's
+    marked), starting with ``palette``'s first colour."""
     first = palette[0]
     picker = gr.ColorPicker(value=first, label="Colour", elem_id="color-picker")
     hex_box = gr.Textbox(value=first, label="Hex", max_lines=1, elem_id="hex",
                          info="#rrggbb or #rgb; press Enter to set the picker")
     palette_state = gr.State(palette)
-    radio = gr.Radio(choices=palette, label="Palette", elem_id="palette")
-    swatches = gr.HTML(palette_html(palette), padding=False, elem_id="palette-swatches")
-    with gr.Row():
-        add = gr.Button("Add colour to palette", size="sm", elem_id="palette-add")
+    radio = gr.Radio(choices=palette, value=first, label="Palette (click a colour to paint with it)",
+                     elem_id="palette")
+    with gr.Row(elem_id="palette-buttons"):
+        add = gr.Button("Add colour", size="sm", elem_id="palette-add")
+        remove = gr.Button("Remove colour", size="sm", elem_id="palette-remove")
         save = gr.Button("Save palette", size="sm", elem_id="palette-save")
         load = gr.UploadButton("Load palette", file_types=[".json"], size="sm", elem_id="palette-load")
     file = gr.File(label="Palette file", interactive=False, visible=False, elem_id="palette-file")
-    return Colours(picker=picker, hex=hex_box, palette_state=palette_state, palette=radio, swatches=swatches,
-                   add=add, save=save, load=load, file=file)
+    return Colours(picker=picker, hex=hex_box, palette_state=palette_state, palette=radio, add=add, remove=remove,
+                   save=save, load=load, file=file)
 
 
 def _mode_tabs(modes: list[Mode], opening: Mode | None, guidance: Guidance) -> tuple[dict[str, Panel], dict]:
@@ -252,40 +298,49 @@ def _wire_picture(app: App, takers: list[str]) -> None:
 
 
 def _wire_downloads(app: App) -> None:
-    """The downloads are made on request only (not at every update), in the model's queue: after
-    the clicks before the request, whose hints they hold."""
-    downloads = app.widgets.downloads
+    """A download button writes its file on request only (not at every update), in the model's
+    queue: after the clicks before it, whose hints it holds; then the page saves it (:data:`SAVE_FILE`)."""
+    widgets = app.widgets
 
-    @guarded
-    def on_export(session):
-        paths = export_files(need(session), app.outputs_folder())
-        return {file: str(path) for file, path in zip(downloads, paths, strict=True)}
+    def download(kind: str):
+        @guarded
+        def on_download(session):
+            return {widgets.download: str(export_file(need(session), app.outputs_folder(), kind))}
 
-    app.widgets.export.click(on_export, [app.widgets.state], list(downloads), **EVERY_CLICK)
+        return on_download
+
+    for kind, button in widgets.downloads.items():
+        button.click(download(kind), [widgets.state], [widgets.download], **EVERY_CLICK).success(
+            None, [widgets.download], None, js=SAVE_FILE)
 
 
 def _wire_colours(app: App) -> None:
-    """The picker, the hex entry and the palette set one another; the palette is saved to and
-    loaded from a JSON file."""
+    """The picker, the hex entry and the palette set one another: a swatch clicked sets the picker
+    and the hex entry, a colour picked or typed marks its swatch (none when the palette lacks it);
+    the palette is saved to and loaded from a JSON file."""
     colours = app.widgets.colours
-    picked = [colours.picker, colours.hex]
-    palette_parts = [colours.palette_state, colours.palette, colours.swatches]
+    picked = [colours.picker, colours.hex, colours.palette]
+    palette_parts = [colours.palette_state, colours.palette]
+
+    def marked(palette, color):
+        return color if color in palette else None
 
     @guarded
-    def on_picker(value):
+    def on_picker(value, palette):
         try:
-            return {colours.hex: normalize_color(value)}
+            color = normalize_color(value)
         except ValueError:
             return gr.skip()
+        return {colours.hex: color, colours.palette: marked(palette, color)}
 
     @guarded
-    def on_hex(text):
+    def on_hex(text, palette):
         try:
             color = normalize_color(text)
         except ValueError as error:
             gr.Warning(str(error))
             return gr.skip()
-        return {colours.picker: color, colours.hex: color}
+        return {colours.picker: color, colours.hex: color, colours.palette: marked(palette, color)}
 
     @guarded
     def on_palette_pick(color):
@@ -293,13 +348,21 @@ def _wire_colours(app: App) -> None:
             return gr.skip()
         return {colours.picker: color, colours.hex: color}
 
-    def show_palette(palette, selected=None):
-        return {colours.palette_state: palette, colours.palette: gr.update(choices=palette, value=selected),
-                colours.swatches: palette_html(palette)}
+    def show_palette(palette, text):
+        try:
+            color = normalize_color(text)
+        except ValueError:
+            color = None
+        return {colours.palette_state: palette,
+                colours.palette: gr.update(choices=palette, value=marked(palette, color))}
 
     @guarded
     def on_palette_add(palette, text):
-        return show_palette(palette_add(palette, text), normalize_color(text))
+        return show_palette(palette_add(palette, text), text)
+
+    @guarded
+    def on_palette_remove(palette, text):
+        return show_palette(palette_remove(palette, text), text)
 
     @guarded
     def on_palette_save(palette):
@@ -307,13 +370,14 @@ def _wire_colours(app: App) -> None:
         return {colours.file: gr.update(value=str(path), visible=True)}
 
     @guarded
-    def on_palette_load(file):
-        return show_palette(load_palette(file if isinstance(file, str) else file.name))
+    def on_palette_load(file, text):
+        return show_palette(load_palette(file if isinstance(file, str) else file.name), text)
 
-    colours.picker.input(on_picker, [colours.picker], [colours.hex])
-    colours.hex.submit(on_hex, [colours.hex], picked)
-    colours.hex.blur(on_hex, [colours.hex], picked)
-    colours.palette.input(on_palette_pick, [colours.palette], picked)
+    colours.picker.input(on_picker, [colours.picker, colours.palette_state], [colours.hex, colours.palette])
+    colours.hex.submit(on_hex, [colours.hex, colours.palette_state], picked)
+    colours.hex.blur(on_hex, [colours.hex, colours.palette_state], picked)
+    colours.palette.input(on_palette_pick, [colours.palette], [colours.picker, colours.hex])
     colours.add.click(on_palette_add, [colours.palette_state, colours.hex], palette_parts)
+    colours.remove.click(on_palette_remove, [colours.palette_state, colours.hex], palette_parts)
     colours.save.click(on_palette_save, [colours.palette_state], [colours.file])
-    colours.load.upload(on_palette_load, [colours.load], palette_parts)
+    colours.load.upload(on_palette_load, [colours.load, colours.hex], palette_parts)

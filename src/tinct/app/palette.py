@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tinct.color import normalize_color
 
-__all__ = ["DEFAULT_PALETTE", "MAX_PALETTE", "load_palette", "palette_add", "palette_html", "save_palette"]
+__all__ = ["DEFAULT_PALETTE", "MAX_PALETTE", "load_palette", "palette_add", "palette_html", "palette_remove", "save_palette"]
 
 MAX_PALETTE = 256
 DEFAULT_PALETTE = ("#f2c641", "#e05a47", "#3a7bd5", "#6ab04c", "#f5d0b0", "#6b4226", "#9b59b6", "#ffffff")
@@ -26,6 +26,18 @@ def palette_add(palette: Sequence[str], color: str) -> list[str]:
     if len(colors) >= MAX_PALETTE:
         raise ValueError(f"the palette is full ({MAX_PALETTE} colours)")
     return colors + [color]
+
+
+def palette_remove(palette: Sequence[str], color: str) -> list[str]:
+    """The palette without ``color`` (normalised; one not there changes nothing). The last colour
+    stays: a palette holds at least one."""
+    color = normalize_color(color)
+    colors = [normalize_color(c) for c in palette]
+    if color not in colors:
+        return colors
+    if len(colors) == 1:
+        raise ValueError("the palette keeps at least one colour")
+    return [c for c in colors if c != color]
 
 
 def save_palette(palette: Sequence[str], path: str | os.PathLike) -> Path:

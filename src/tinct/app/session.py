@@ -20,6 +20,7 @@ from tinct.image import resize
 from tinct.methods.base import DEFAULT_STYLE_SEED, Guidance
 
 __all__ = [
+    "DOWNLOADS",
     "PREVIEW_SIDE",
     "Session",
     "View",
@@ -33,6 +34,7 @@ __all__ = [
     "colorize",
     "end_scribble",
     "end_stroke",
+    "export_file",
     "export_files",
     "guidance_status",
     "mix_styles",
@@ -346,14 +348,28 @@ def colorize(colorizer: Colorizer, session: Session) -> Session:
     return replace(session, result=colorizer.colorize(session.prepared, request=request))
 
 
-def export_files(session: Session, folder: str | os.PathLike, *, stem: str = "colorized") -> tuple[Path, Path, Path]:
-    """Write the latest result as ``STEM.png`` and ``STEM.ora`` and the hints as
-    ``STEM_hints.json`` into ``folder/<session key>/``; returns the three paths."""
+#: what the app offers for download: suffix of the file by kind
+DOWNLOADS = {"png": ".png", "psd": ".psd", "ora": ".ora", "hints": "_hints.json"}
+
+
+def export_file(session: Session, folder: str | os.PathLike, kind: str, *, stem: str = "colorized") -> Path:
+    """Write one download (``kind``, a key of :data:`DOWNLOADS`: the latest result as ``STEM.png``,
+    layered ``STEM.psd`` or ``STEM.ora``, or the hints as ``STEM_hints.json``) into
+    ``folder/<session key>/``; returns its path."""
+    if kind not in DOWNLOADS:
+        raise ValueError(f"no download of kind {kind!r} (one of {', '.join(DOWNLOADS)})")
     if session.result is None:
         raise ValueError("nothing to download yet: colorize the sketch first")
     target = Path(folder) / session.key
     target.mkdir(parents=True, exist_ok=True)
-    png = session.result.save(target / f"{stem}.png")
-    ora = session.result.save(target / f"{stem}.ora")
-    hints = save_hints(session.hints, target / f"{stem}_hints.json")
-    return png, ora, hints
+    path = target / f"{stem}{DOWNLOADS[kind]}"
+    if kind == "hints":
+        return save_hints(session.hints, path)
+    return session.result.save(path)
+
+
+def export_files(session: Session, folder: str | os.PathLike, *,
+                 stem: str = "colorized") -> tuple[Path, Path, Path, Path]:
+    """Write the latest result as ``STEM.png``, ``STEM.psd`` and ``STEM.ora`` and the hints as
+    ``STEM_hints.json`` into ``folder/<session key>/``; returns the four paths (in that order)."""
+    return tuple(export_file(session, folder, kind, stem=stem) for kind in ("png", "psd", "ora", "hints"))

@@ -58,15 +58,16 @@ log = logging.getLogger("tinct.app")
 
 @dataclass(frozen=True)
 class Colours:
-    """The colour controls: picker, hex entry and the palette (kept in ``palette_state``) with its
-    radio list, swatches, buttons and the saved palette's file."""
+    """The colour controls: picker, hex entry and the palette (kept in ``palette_state``): one row
+    of swatches (a radio list the page's style and script draw as coloured squares; the current
+    colour's is marked), its buttons and the saved palette's file."""
 
     picker: gr.ColorPicker
     hex: gr.Textbox
     palette_state: gr.State
     palette: gr.Radio
-    swatches: gr.HTML
     add: gr.Button
+    remove: gr.Button
     save: gr.Button
     load: gr.UploadButton
     file: gr.File
@@ -77,8 +78,9 @@ class Widgets:
     """The components every mode shares: the session (``state``), the view before a sketch
     (``view``: the open tab and the "show the sketch" box, :class:`~tinct.app.session.View`), the
     status line, the picture (the result or the sketch, with the open tab's marks: click on it),
-    its "show the sketch" box, the sketch upload, the colour controls and the downloads (PNG,
-    ORA, hint file)."""
+    its "show the sketch" box, the sketch upload, the colour controls and the download buttons
+    (by kind: PNG, PSD, ORA, hint file, :data:`~tinct.app.session.DOWNLOADS`), each of which writes
+    its file into ``download`` (hidden) for the page to save."""
 
     state: gr.State
     view: gr.State
@@ -87,8 +89,8 @@ class Widgets:
     show_sketch: gr.Checkbox
     sketch: gr.Image
     colours: Colours
-    export: gr.Button
-    downloads: tuple[gr.File, gr.File, gr.File]
+    downloads: dict[str, gr.Button]
+    download: gr.File
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ class App:
     def outputs(self) -> list:
         """Every component a change of the session redraws."""
         widgets = self.widgets
-        shared = [widgets.state, widgets.picture, widgets.status, *widgets.downloads]
+        shared = [widgets.state, widgets.picture, widgets.status]
         return shared + [component for panel in self.panels.values() for component in panel.outputs]
 
     def take_clicks(self, kind: str, apply: Callable[..., Session], inputs=()) -> None:
@@ -269,12 +271,10 @@ class App:
         return str(path)
 
     def show(self, session: Session | None, message: str = "") -> dict:
-        """What every component of :attr:`outputs` shows for ``session``. A change of the hints
-        makes the downloads stale, so they are cleared."""
+        """What every component of :attr:`outputs` shows for ``session``."""
         widgets = self.widgets
         shown = {widgets.state: session, widgets.status: message or self.status_line(session),
                  widgets.picture: None if session is None else self.picture_file(session)}
-        shown.update({file: None for file in widgets.downloads})
         for panel in self.panels.values():
             shown.update(panel.show(session))
         return shown
