@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import torch
+from interactive import _rss_mb  # benchmarks/interactive.py, beside this script
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,17 +60,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _rss_mb() -> float:
-    """This process's resident memory in MB (Linux /proc; 0 elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def _summary(times: list[float]) -> str:
