@@ -611,8 +611,9 @@ def build_parser() -> argparse.ArgumentParser:
         "                    styles (style models such as rasc)\n"
         "  Scribbles         click along an edge where colour leaked across (edge_enhance)\n"
         "A tab appears only for the guidance the loaded model takes; the app opens on the one that fits.\n"
-        "Downloads: the result as PNG, as layered OpenRaster (.ora: lines, flat colours, result) and the\n"
-        "hints as a hint file (docs/hints.md) for 'tinct colorize --hints'.\n\n"
+        "Downloads, one click each: the result as PNG, as layered Photoshop (.psd) or OpenRaster (.ora:\n"
+        "lines, flat colours, result) file, and the hints as a hint file (docs/hints.md) for\n"
+        "'tinct colorize --hints'.\n\n"
         "The app binds to 127.0.0.1 (this machine only) unless --host says otherwise, and serves no file\n"
         "but its own uploads and outputs, kept in a temporary folder that is deleted when it stops (Ctrl+C).",
         epilog="examples:\n"
