@@ -30,7 +30,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urljoin
 
 import torch
 from interactive import _rss_mb  # benchmarks/interactive.py, beside this script
@@ -41,7 +40,8 @@ TARGET_MS = 400.0
 TIMEOUT_MS = 120_000
 LOST_S = 20  # a click whose picture does not come within this is lost
 
-#: records, in the page, each click on the picture and each new picture painted after it
+#: records, in the page, each click on the picture and each picture painted (its time and address:
+#: the browser may load one picture twice, and only a new address is a new picture)
 WATCH = """() => {
     window.tinctTimes = {clicks: [], painted: []};
     document.addEventListener("click", event => {
@@ -50,8 +50,9 @@ WATCH = """() => {
     document.addEventListener("load", event => {
         const image = event.target;
         if (!(image instanceof HTMLImageElement) || !image.closest("#result")) return;
+        const src = image.currentSrc || image.src;
         image.decode().catch(() => null).then(() => requestAnimationFrame(
-            () => window.tinctTimes.painted.push(performance.now())));
+            () => window.tinctTimes.painted.push({time: performance.now(), src})));
     }, true);
 }"""
 
@@ -134,20 +135,22 @@ def main() -> None:
 
             def timed_clicks(count: int, positions) -> list[float]:
                 """Click at each position once the picture of the click before is painted; the times
-                to the new picture (a click that brings none within LOST_S counts as lost)."""
+                to the next picture with a new address (a click that brings none within LOST_S counts
+                as lost)."""
                 times = []
                 for x, y in positions:
                     seen, clicked = painted(), page.evaluate("() => window.tinctTimes.clicks.length")
+                    shown = picture.get_attribute("src")
+                    fresh = (f"window.tinctTimes.painted.slice({seen}).find(p => !p.src.endsWith("
+                             f"{json.dumps(shown.split('/')[-1])}))")
                     click(x, y)
                     try:
-                        page.wait_for_function(f"() => window.tinctTimes.painted.length > {seen}",
-                                               timeout=LOST_S * 1000)
+                        page.wait_for_function(f"() => {fresh} !== undefined", timeout=LOST_S * 1000)
                     except PlaywrightTimeout:
                         lost.append((x, y))
                         continue
-                    page.wait_for_timeout(50)  # a second load of the same update would count as the next one
-                    times.append(page.evaluate(f"() => window.tinctTimes.painted[{seen}] - "
-                                               f"window.tinctTimes.clicks[{clicked}]"))
+                    times.append(page.evaluate(f"() => {fresh}.time - window.tinctTimes.clicks[{clicked}]"))
+                    page.wait_for_function("() => document.querySelector('#result img').complete")
                     if len(times) == count:
                         break
                 return times
@@ -164,11 +167,9 @@ def main() -> None:
                 click(x, y)
                 page.wait_for_timeout(100)
             placed += args.burst
-            page.locator("#export").click()
-            hints_link = page.locator("#download-hints a").first
-            expect(hints_link).to_be_visible(timeout=TIMEOUT_MS)
-            landed = len(json.loads(page.request.get(urljoin(page.url, hints_link.get_attribute("href"))).body())
-                         ["points"])
+            with page.expect_download(timeout=TIMEOUT_MS) as saved:  # in the queue, after the clicks
+                page.locator("#download-hints").click()
+            landed = len(json.loads(Path(saved.value.path()).read_text())["points"])
             burst_clicks = page.evaluate("() => window.tinctTimes.clicks.length") - clicks_before
             print(f"2. {burst_clicks} clicks 100 ms apart: {landed - len(times)} of them landed; the last picture "
                   f"and the downloads after {time.perf_counter() - start:.1f} s")

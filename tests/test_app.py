@@ -443,9 +443,10 @@ def test_app_command_passes_its_options(monkeypatch, capsys):
     model, options = calls[0]
     assert options.pop("max_pixels", None) in (None, APP_MAX_PIXELS)  # the app's own budget unless told
     assert (model, options) == ("some/dir", {"host": "127.0.0.1", "port": 8001, "share": False, "size": 128,
-                                             "device": "cpu"})
-    assert main(["app", "--host", "0.0.0.0", "--share", "on"]) == 0
+                                             "device": "cpu", "picker": True, "threads": None})
+    assert main(["app", "--host", "0.0.0.0", "--share", "on", "--no-picker", "--threads", "1"]) == 0
     assert calls[1][1]["host"] == "0.0.0.0" and calls[1][1]["share"] is True
+    assert calls[1][1]["picker"] is False and calls[1][1]["threads"] == 1
     assert "anyone who can reach this machine" in capsys.readouterr().err
     monkeypatch.undo()  # the real serve: it loads the model before it starts anything
     assert main(["app", "--model", "nope"]) != 0
@@ -498,13 +499,14 @@ def _opening_tab(demo):
 
 
 def _handler(demo, elem_id, event):
-    """The function wired to ``event`` of the element ``elem_id``; the sketch's is called as the
-    browser calls it, with the view the page holds before the guidance given (the opening tab)."""
+    """The function wired to ``event`` of the element ``elem_id``; the sketch's and the tags' are
+    called as the browser calls them, with the view the page holds at first (the opening tab, the
+    model it opens with) second."""
     target = _elements(demo)[elem_id]._id
     (function,) = [fn for fn in demo.fns.values() if (target, event) in fn.targets]
-    if (elem_id, event) == ("sketch", "change"):
+    if (elem_id, event) in {("sketch", "change"), ("tags", "input")}:
         (view,) = [block.value for block in demo.blocks.values() if isinstance(getattr(block, "value", None), View)]
-        return lambda upload, *given: function.fn(upload, view, *given)
+        return lambda first, *given: function.fn(first, view, *given)
     return function.fn
 
 
@@ -639,9 +641,9 @@ def test_tags_model_opens_on_its_tags_tab_and_every_tick_colours_again(shipped, 
     assert not np.array_equal(blue["result"], first["result"])  # coloured again
     back = _shown(on_undo(blue["state"]))
     assert back["tags"] == ["yellow"] and np.array_equal(back["result"], first["result"])
-    fn = next(fn for fn in demo.fns.values() if fn.fn is on_tags)
+    fn = next(fn for fn in demo.fns.values() if fn.fn is _handler_fn(demo, "tags", "input"))
     assert fn.trigger_mode == "always_last" and fn.concurrency_id == "model"  # no tick is lost
-    assert [block.elem_id for block in fn.inputs] == [None, "tags"]
+    assert [block.elem_id for block in fn.inputs] == [None, None, "tags"]  # the session, the view, the ticks
     assert gradio.CheckboxGroup in {type(block) for block in fn.inputs}
 
 
@@ -1135,3 +1137,138 @@ def test_every_handler_is_guarded_and_uploads_reach_it_as_files(model):
         assert getattr(fn.fn, "guarded", False), fn.name
         takes_a_picture = any(block._id in pictures for block in fn.inputs)
         assert fn.preprocess is not takes_a_picture, fn.name  # Gradio decodes no picture
+
+
+# ----------------------------------------------------------------------------- the model picker
+
+
+def test_switching_models_keeps_the_sketch_and_the_guidance_the_new_model_takes(colorizer, sketch):
+    from tinct.app import dropped_guidance, kept_hints, switch_model
+    from tinct.hintfile import Hints
+
+    guided = start_session(colorizer, sketch[0], View(mode="regions", model="guided"))
+    guided = colorize(colorizer, add_point(apply_color(guided, RED), 45, 30, BLUE))
+    assert guided.hints.regions[0] is not None and len(guided.history) == 2
+    points = Colorizer(tiny_point_hints(), size=32)
+
+    switched = switch_model(guided, points, View(mode="points", model="points"))
+    assert switched.view == View(mode="points", model="points") and switched.key == guided.key  # same downloads folder
+    assert switched.prepared is not guided.prepared and torch.equal(switched.prepared.original, guided.prepared.original)
+    assert switched.hints == Hints(points=guided.hints.points) and switched.order == ()  # the region colour went
+    assert switched.history == () and switched.step == 0  # undo does not cross models
+    painted = points.colorize(switched.prepared, hints=switched.hints)
+    assert torch.equal(switched.result.image, painted.image)  # colorized again, by the new model
+    assert dropped_guidance(guided, switched) == "1 region colour"
+
+    # a model that takes only a reference keeps nothing, and waits for one
+    waiting = switch_model(guided, Colorizer(MeanReference(), size=32), View(mode="reference", model="reference"))
+    assert waiting.hints == Hints() and waiting.result is None
+    assert dropped_guidance(guided, waiting) == "1 region colour, 1 point"
+    # a session shown as another model's without preparing it again is a mistake
+    with pytest.raises(ValueError, match="switch_model"):
+        guided.with_view(View(mode="points", model="points"))
+
+    given = Hints(tags=("green", "red"), style=3, scribbles=(Scribble(points=((0.1, 0.1), (0.2, 0.2))),))
+    assert kept_hints(given, Guidance(tags=("red", "blue"))) == Hints(tags=("red",))  # its vocabulary, its order
+    assert kept_hints(given, Guidance(style_dim=4, scribbles=True)) == Hints(style=3, scribbles=given.scribbles)
+
+
+def _picker_app(shipped):
+    """An app whose picker lists a guided model (it opens with), a point-hint model and the shipped
+    tag model."""
+    models = {"guided": Colorizer(tiny_guiding_painter(), size=32, min_question=0.0),
+              "points": Colorizer(tiny_point_hints(), size=32), "tags": shipped("cwr_dual")}
+    return app.build_app("guided", models=models), models
+
+
+def _visible(shown, elem_id):
+    """Whether a tab (or box) is shown after a handler's update of it."""
+    return shown[elem_id]["visible"] is True
+
+
+def test_the_model_picker_lists_its_models_and_shows_the_tabs_of_the_one_in_use(shipped):
+    pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    demo, models = _picker_app(shipped)
+    by_id = _elements(demo)
+    assert by_id["model"].choices == [("guided (colours for ranked regions, points, strokes)", "guided"),
+                                      ("points (points, strokes)", "points"), ("tags (colour tags)", "tags")]
+    assert by_id["model"].value == "guided"
+    # a tab for every mode a listed model takes; those the model in use lacks are hidden
+    visible = {elem_id: by_id[elem_id].visible for elem_id in ("tab-guided", "tab-points", "tab-tags")}
+    assert visible == {"tab-guided": True, "tab-points": True, "tab-tags": "hidden"}
+    assert "tab-reference" not in by_id and "tab-styles" not in by_id  # no listed model takes these
+    assert _opening_tab(demo) == "tab-guided"
+    assert [value for _, value in by_id["tags"].choices] == list(models["tags"].guidance.tags)  # built for cwr_dual
+    assert "model" not in _elements(app.build_app(models["guided"]))  # no picker unless asked for
+    with pytest.raises(ValueError, match="one of the picker's"):
+        from tinct.app.build import build_blocks
+
+        build_blocks(models["points"], output_dir=None, palette=["#000000"], max_pixels=100, models=models,
+                     model="guided")
+
+
+def test_the_model_picker_switches_without_a_restart(shipped, sketch, tmp_path):
+    gradio = pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[app]")')
+    demo, models = _picker_app(shipped)
+    on_model = _handler_fn(demo, "model", "input")
+    on_sketch, on_apply = _handler(demo, "sketch", "change"), _handler(demo, "apply-color", "click")
+    (first_view,) = [block.value for block in demo.blocks.values() if isinstance(getattr(block, "value", None), View)]
+    assert first_view == View(mode="regions", model="guided")
+
+    # before a sketch: the tabs and the status line follow the model
+    before = _shown(on_model(None, first_view, "tags", []))
+    assert before["view"] == View(mode="tags", model="tags") and before["state"] is None
+    assert before["status"].startswith("Model: **cwr+dual**") and before["modes"]["selected"] == "tab-tags"
+    assert [_visible(before, tab) for tab in ("tab-guided", "tab-points", "tab-tags")] == [False, False, True]
+    assert _visible(before, "colours") is False  # tags paint with no colour of the picker
+
+    # with a sketch, a region colour and a point given to the guided model
+    sketch_file = _png(tmp_path / "sketch.png", sketch[0])
+    guided = _shown(on_sketch(sketch_file, []))["state"]
+    assert guided.view.model == "guided" and len(guided.order) >= 3
+    guided = _shown(on_apply(guided, RED))["state"]
+    guided = _click(demo, _open_tab(demo, guided, "tab-points")["state"], 45, 30, hex=BLUE)["state"]
+    assert guided.hints.points and guided.view.mode == "points"
+
+    # to the point model: the point stays, the region colour goes (and the status says so); the
+    # points tab stays open
+    switched = _shown(on_model(guided, guided.view, "points", []))
+    session = switched["state"]
+    assert session.view == View(mode="points", model="points") == switched["view"]
+    assert session.hints.points == guided.hints.points and not any(session.hints.regions)
+    assert switched["status"].startswith("Now **points**: it takes points, strokes. Not carried over: 1 region colour.")
+    assert [_visible(switched, tab) for tab in ("tab-guided", "tab-points", "tab-tags")] == [False, True, False]
+    assert switched["modes"]["selected"] == "tab-points" and _visible(switched, "colours") is True
+    painted = models["points"].colorize(session.prepared, hints=session.hints)
+    assert torch.equal(session.result.image, painted.image)  # painted by the new model
+    ink = sketch[0] < 128
+    assert np.array_equal(switched["result"][ink], np.repeat(sketch[0][ink][:, None], 3, axis=1))  # lines exact
+    assert on_model(session, session.view, "points", []) == gradio.skip()  # the same model: nothing to do
+
+    # another user's session keeps its own model: their next click is the guided model's
+    other = _shown(on_apply(guided, BLUE))["state"]
+    assert other.view.model == "guided" and other.hints.regions[1] == parse_color(BLUE)
+
+    # to the tag model: the tags ticked in its (hidden) tab are taken; the point goes
+    tagged = _shown(on_model(session, session.view, "tags", ["yellow"]))
+    assert tagged["state"].hints.tags == ("yellow",) and tagged["state"].view.mode == "tags"
+    assert tagged["tags"]["value"] == ["yellow"] and len(tagged["tags"]["choices"]) == len(models["tags"].guidance.tags)
+    assert "Not carried over: 1 point." in tagged["status"] and tagged["status"].endswith("Tags: yellow.")
+    # and back to the guided model: it asks its questions from the first again
+    back = _shown(on_model(tagged["state"], tagged["state"].view, "guided", ["yellow"]))
+    assert back["state"].view == View(mode="regions", model="guided") and back["state"].step == 0
+    assert back["region-count"].startswith("Region 1 of") and "Not carried over: 1 colour tag." in back["status"]
+    assert "tags" not in back  # the tags stay ticked in their hidden tab
+    assert _refused(on_model, back["state"], back["state"].view, "nope", []) == "no model 'nope' in this app"
+
+
+def test_the_app_command_lists_the_shipped_models_in_its_picker(tmp_path):
+    from tinct.app import picker_models
+    from tinct.methods.pretrained import find_model, shipped_models
+
+    names = shipped_models()
+    assert "cwr_dual" in names and "guiding_painter" in names
+    assert picker_models("cwr_dual") == ("cwr_dual", names)
+    assert picker_models(find_model("rasc")) == ("rasc", names)  # a shipped model's folder: by its name
+    folder = tiny_point_hints().save_pretrained(tmp_path / "mine")
+    assert picker_models(folder) == (str(folder), [str(folder), *names])  # one's own checkpoint first

@@ -548,3 +548,62 @@ def test_palette_swatch_sets_the_colour_and_psd_downloads_in_one_click(app_url, 
         assert np.array_equal(composite[ink], sketch[ink])
         _screenshot(page, tmp_path / "app_palette.png")
     assert (tmp_path / "app_palette.png").stat().st_size > 10_000
+
+
+def _pick_model(page, name: str) -> None:
+    """Choose the model ``name`` in the model picker."""
+    page.locator("#model input").click()
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(name)} \(")).click()
+
+
+def test_model_picker_switches_models_and_keeps_the_sketch(serve_app, tmp_path):
+    """The picker switches between shipped models without a restart: the sketch stays, and so does
+    the guidance the new model takes (a point, for the point model), the tabs follow the model."""
+    expect = sync_api.expect
+    url = serve_app("guiding_painter", models=["guiding_painter", "point_hints", "cwr_dual"])
+    with browser_page(url) as page:
+        status, picture, tabs = page.locator("#status"), page.locator("#result img"), page.get_by_role("tab")
+        expect(page.get_by_role("tab", name="Guided regions")).to_have_attribute("aria-selected", "true",
+                                                                               timeout=TIMEOUT_MS)
+        assert tabs.count() == 2  # the tags tab is cwr_dual's: hidden
+        sketch = _upload_sunflower(page)
+        ink = sketch.max(axis=2) < 128
+        count = page.locator("#region-count")
+        expect(count).to_contain_text("Region 1 of", timeout=TIMEOUT_MS)
+        page.locator("#apply-color").click()
+        expect(count).to_contain_text("Region 2 of", timeout=TIMEOUT_MS)
+        before = picture.get_attribute("src")
+        page.get_by_role("tab", name="Points & strokes").click()
+        before = picture.get_attribute("src") if _new_picture(page, before) is not None else before
+        _click_picture(page, 290, 185)  # a point in the flower's heart, in the palette's first colour
+        _new_picture(page, before)
+
+        # to the point model: the sketch and the point stay, the region colour goes; Points stays open
+        before = picture.get_attribute("src")
+        _pick_model(page, "point_hints")
+        expect(status).to_contain_text("Now point_hints: it takes points, strokes. Not carried over: 1 region "
+                                       "colour.", timeout=TIMEOUT_MS)
+        result = _new_picture(page, before)
+        expect(page.get_by_role("tab", name="Points & strokes")).to_have_attribute("aria-selected", "true")
+        assert tabs.count() == 1
+        assert tuple(result[185, 290]) == (0xF2, 0xC6, 0x41) and np.array_equal(result[ink], sketch[ink])
+        hints = _hints(page)
+        assert len(hints["points"]) == 1 and not any(hints["regions"])
+
+        # to the tag model: its tab opens, the only one; a tick colours the flower
+        _pick_model(page, "cwr_dual")
+        expect(status).to_contain_text("Now cwr_dual: it takes colour tags. Not carried over: 1 point.",
+                                       timeout=TIMEOUT_MS)
+        expect(page.get_by_role("tab", name="Colour tags")).to_have_attribute("aria-selected", "true")
+        assert tabs.count() == 1
+        expect(page.locator("#colours")).to_be_hidden()  # tags paint with no colour of the picker
+        head = np.zeros(ink.shape, bool)
+        head[60:310, 160:420] = True  # the flower's head: petals and heart
+        painted = head & ~ink & (np.abs(_result(page).astype(int) - 255).max(axis=2) > 0)  # not paper
+        page.locator("#tags").get_by_label("yellow", exact=True).check()
+        expect(status).to_contain_text("Tags: yellow.", timeout=TIMEOUT_MS)
+        result = _result(page)
+        assert painted.sum() > 10_000 and _yellowness(result, painted) > 100
+        assert np.array_equal(result[ink], sketch[ink])
+        _screenshot(page, tmp_path / "app_model_picker.png")
+    assert (tmp_path / "app_model_picker.png").stat().st_size > 10_000

@@ -294,7 +294,7 @@ def _app(args: argparse.Namespace) -> int:
               file=sys.stderr)
     try:
         serve(args.model, host=args.host, port=args.port, share=args.share == "on", size=args.size, device=args.device,
-              max_pixels=args.max_pixels)
+              max_pixels=args.max_pixels, picker=not args.no_picker, threads=args.threads)
     except GradioMissing as error:
         raise UsageError(str(error)) from None
     except (FileNotFoundError, ValueError) as error:
@@ -337,6 +337,16 @@ def _pixel_budget(text: str) -> int:
 
 
 MAX_NETWORK_SIZE = 1024  # the networks' working size: more is slow and runs out of memory on a CPU
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a whole number such as 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _network_size(text: str) -> int:
@@ -610,7 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  Styles            a style seed, a grid of variations to pick from, a slider between two\n"
         "                    styles (style models such as rasc)\n"
         "  Scribbles         click along an edge where colour leaked across (edge_enhance)\n"
-        "A tab appears only for the guidance the loaded model takes; the app opens on the one that fits.\n"
+        "A tab appears only for the guidance the model in use takes; the app opens on the one that fits.\n"
+        "The model picker switches to any shipped model without a restart, keeping the sketch and the\n"
+        "guidance the new model takes.\n"
         "Downloads, one click each: the result as PNG, as layered Photoshop (.psd) or OpenRaster (.ora:\n"
         "lines, flat colours, result) file, and the hints as a hint file (docs/hints.md) for\n"
         "'tinct colorize --hints'.\n\n"
@@ -624,8 +636,14 @@ def build_parser() -> argparse.ArgumentParser:
         "needs Gradio: pip install -e \".[app]\"",
     )
     app.add_argument("--model", default="guiding_painter", metavar="NAME|DIR",
-                     help="a shipped model's name (" + SHIPPED_NAMES + "), a checkpoint "
-                     "folder or baseline:NAME (default: guiding_painter)")
+                     help="the model the app opens with: a shipped model's name (" + SHIPPED_NAMES + "), a "
+                     "checkpoint folder or baseline:NAME (default: guiding_painter); the model picker lists it "
+                     "with the shipped models")
+    app.add_argument("--no-picker", action="store_true",
+                     help="serve --model alone, without the model picker (the shipped models are not loaded)")
+    app.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                     help="torch threads for the model (default: torch's choice; on a busy machine 1 is often "
+                     "the fastest)")
     app.add_argument("--host", default="127.0.0.1",
                      help="address to bind (default: 127.0.0.1, this machine only; 0.0.0.0 for the whole network)")
     app.add_argument("--port", type=int, default=None,

@@ -22,6 +22,13 @@ the open tab's marks drawn over it (never over the lines); the clicks go on it.
 - **Scribbles** (models that take them, such as edge enhancement): click along an edge where
   colour leaked, on the picture, to draw a scribble over it; *Finish scribble* ends it.
 
+**The model picker** (``tinct app`` lists the shipped models; :mod:`tinct.app.picker`) switches
+the model without a restart: the sketch stays, with the guidance the new model takes (points and
+strokes, the tags of its vocabulary, the style, the scribbles, the reference picture); the tabs
+follow the new model, and the open one stays when it has it. Guided-region colours do not carry
+over (they answer the old model's questions), and undo starts afresh. Each user has a model of
+their own.
+
 Every click and button counts, in order: one given while the model paints the one before waits
 in the queue behind it (none is dropped), and the picture stays until the next replaces it. The
 picture is sent as a PNG the app encodes itself, fast and lossless
@@ -80,6 +87,7 @@ from tinct.app.server import (
     build_app,
     check_device,
     launch_options,
+    picker_models,
     require_gradio,
     serve,
 )
@@ -94,11 +102,13 @@ from tinct.app.session import (
     clear_hints,
     clear_scribbles,
     colorize,
+    dropped_guidance,
     end_scribble,
     end_stroke,
     export_file,
     export_files,
     guidance_status,
+    kept_hints,
     mix_styles,
     region_order,
     region_status,
@@ -108,6 +118,7 @@ from tinct.app.session import (
     start_session,
     style_name,
     style_previews,
+    switch_model,
     undo,
 )
 from tinct.color import normalize_color
@@ -134,6 +145,7 @@ __all__ = [
     "clear_hints",
     "clear_scribbles",
     "colorize",
+    "dropped_guidance",
     "draw_hints",
     "draw_scribbles",
     "end_scribble",
@@ -142,6 +154,7 @@ __all__ = [
     "export_files",
     "guidance_status",
     "highlight_region",
+    "kept_hints",
     "launch_options",
     "load_palette",
     "mix_styles",
@@ -149,6 +162,7 @@ __all__ = [
     "palette_add",
     "palette_html",
     "palette_remove",
+    "picker_models",
     "png_bytes",
     "region_order",
     "region_status",
@@ -162,5 +176,6 @@ __all__ = [
     "start_session",
     "style_name",
     "style_previews",
+    "switch_model",
     "undo",
 ]

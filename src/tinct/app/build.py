@@ -15,9 +15,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from tinct.app.modes import available_modes, opening_mode
+from tinct.app.modes import MODES, available_modes, opening_mode
 from tinct.app.palette import load_palette, palette_add, palette_remove, save_palette
-from tinct.app.session import View, colorize, export_file, start_session
+from tinct.app.picker import HIDDEN, build_picker, wire_picker
+from tinct.app.session import Session, View, colorize, export_file, start_session
 from tinct.app.ui import (
     EVERY_CLICK,
     MODEL_EVENT,
@@ -33,7 +34,6 @@ from tinct.app.ui import (
 )
 from tinct.color import normalize_color
 from tinct.colorizer import Colorizer
-from tinct.methods.base import Guidance
 
 HELP = """**tinct** colorizes line art. Upload a sketch, then guide the model in the tabs it offers: give colours
 to the regions the model asks about (*Guided regions*), click points and strokes on the picture (*Points &
@@ -105,40 +105,54 @@ JS = """() => {
 }"""
 
 
-def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list[str], max_pixels: int) -> gr.Blocks:
+def build_blocks(colorizer: Colorizer, *, output_dir: Path | None, palette: list[str], max_pixels: int,
+                 models: dict[str, Colorizer] | None = None, model: str = "") -> gr.Blocks:
     """The app's Blocks for ``colorizer``: a tab for each mode its guidance takes
     (:func:`tinct.app.modes.available_modes`), opening on :func:`~tinct.app.modes.opening_mode`'s;
-    uploaded pictures of at most ``max_pixels``. Every handler is :func:`~tinct.app.ui.guarded`."""
-    modes = available_modes(colorizer.guidance)
-    opening = opening_mode(modes)
+    uploaded pictures of at most ``max_pixels``. Every handler is :func:`~tinct.app.ui.guarded`.
+
+    models: the model picker's models by name, ``colorizer`` among them as ``model`` (None or
+    empty: no picker). Then there is a tab for each mode any of them takes, and those the model in
+    use does not take are hidden (:mod:`tinct.app.picker`)."""
+    models = dict(models or {})
+    if models and models.get(model) is not colorizer:
+        raise ValueError(f"the app opens with model {model!r}, which must be one of the picker's: {', '.join(models)}")
+    shown = available_modes(colorizer.guidance)
+    modes = [mode for mode in MODES if any(mode.available(c.guidance) for c in models.values())] if models else shown
+    opening = opening_mode(shown)
     with _blocks() as demo:
         state = gr.State(None)
-        view = gr.State(View(mode="" if opening is None else opening.kind))
+        view = gr.State(View(mode="" if opening is None else opening.kind, model=model))
         status = gr.Markdown(model_line(colorizer), elem_id="status")
         with gr.Row(equal_height=False, elem_id="workspace"):
             with gr.Column(scale=3, min_width=360):
                 picture = _picture()
                 show_sketch = gr.Checkbox(False, label="Show the sketch (the marks stay)", elem_id="show-sketch")
             with gr.Column(scale=2, min_width=300):
+                picker = build_picker(models, model) if models else None
                 # its events get the uploaded file, not pixels (UPLOAD_EVENT): the app checks the size first
                 sketch = gr.Image(label="Sketch", type="filepath", sources=["upload", "clipboard"], format="png",
                                   height=150, elem_id="sketch")
-                panels, tabs = _mode_tabs(modes, opening, colorizer.guidance)
+                panels, tab_bar, tabs = _mode_tabs(modes, shown, opening, colorizer, models)
                 # only the tabs that paint with a colour use them (not tags, styles, scribbles, a reference)
-                with gr.Column(visible=any(mode.colours for mode in modes), elem_id="colours"):
+                with gr.Column(visible=any(mode.colours for mode in shown), elem_id="colours") as colour_box:
                     colours = _colour_controls(palette)
                 downloads, download = _download_buttons()
         gr.Markdown(HELP)
         widgets = Widgets(state=state, view=view, status=status, picture=picture, show_sketch=show_sketch,
-                          sketch=sketch, colours=colours, downloads=downloads, download=download)
-        app = App(colorizer=colorizer, widgets=widgets, panels=panels, output_dir=output_dir, max_pixels=max_pixels)
+                          sketch=sketch, colours=colours, downloads=downloads, download=download, tab_bar=tab_bar,
+                          tabs=tabs, colour_box=colour_box, model=picker)
+        app = App(colorizer=colorizer, widgets=widgets, panels=panels, output_dir=output_dir, max_pixels=max_pixels,
+                  models=models)
         _wire_sketch(app)
         _wire_downloads(app)
         _wire_colours(app)
         for panel in panels.values():
             panel.wire(app)
         _wire_view(app, tabs)
-        _wire_picture(app, [mode.label for mode in modes if mode.kind in app.clicks])
+        _wire_picture(app, modes)
+        if picker is not None:
+            wire_picker(app)
     return demo
 
 
@@ -210,15 +224,22 @@ def _colour_controls(palette: list[str]) -> Colours:
                    save=save, load=load, file=file)
 
 
-def _mode_tabs(modes: list[Mode], opening: Mode | None, guidance: Guidance) -> tuple[dict[str, Panel], dict]:
-    """One tab per mode, opening on ``opening``; their panels and their tabs, by kind of guidance."""
+def _mode_tabs(modes: list[Mode], shown: list[Mode], opening: Mode | None, colorizer: Colorizer,
+               models: dict[str, Colorizer]) -> tuple[dict[str, Panel], gr.Tabs, dict]:
+    """One tab per mode, those of ``shown`` visible, opening on ``opening``; their panels, the tab
+    bar and the tabs, by kind of guidance. A tab is built for ``colorizer``'s guidance, or, when it
+    does not take the tab's (a hidden tab of the model picker's), for that of the first model that
+    does (:attr:`Panel.adapt` fits it to another model's)."""
     panels, tabs = {}, {}
-    with gr.Tabs(selected=None if opening is None else opening.tab_id):
+    with gr.Tabs(selected=None if opening is None else opening.tab_id, elem_id="modes") as tab_bar:
         for mode in modes:
-            with gr.Tab(mode.label, id=mode.tab_id, elem_id=mode.tab_id) as tab:
+            visible = mode in shown
+            guidance = colorizer.guidance if visible else next(
+                c.guidance for c in models.values() if mode.available(c.guidance))
+            with gr.Tab(mode.label, id=mode.tab_id, elem_id=mode.tab_id, visible=True if visible else HIDDEN) as tab:
                 panels[mode.kind] = mode.build(guidance)
             tabs[mode.kind] = tab
-    return panels, tabs
+    return panels, tab_bar, tabs
 
 
 def _wire_sketch(app: App) -> None:
@@ -227,22 +248,17 @@ def _wire_sketch(app: App) -> None:
     (the open tab), and clearing what showed the sketch before (:attr:`Panel.cleared`). A sketch
     the app cannot take (too large, truncated, not an image) is a message, and the session before
     it stays."""
-    takers = [panel for panel in app.panels.values() if panel.given is not None]
-
-    cleared = {component: value for panel in app.panels.values() for component, value in panel.cleared.items()}
-
     @guarded
     def on_sketch(upload, view, *given):
         if upload is None:
-            return app.show(None) | cleared
+            return app.show(None, view=view) | app.cleared
         # the session holds the decoded sketch (Prepared.original): no other full-size copy is kept
-        session = start_session(app.colorizer, app.picture(upload)).with_view(view)
-        for panel, value in zip(takers, given, strict=True):
-            session = panel.take(app, session, value)
-        return app.show(colorize(app.colorizer, session)) | cleared
+        colorizer = app.colorizer_for(view)
+        session = app.take_given(start_session(colorizer, app.picture(upload), view), given)
+        return app.show(colorize(colorizer, session)) | app.cleared
 
     widgets = app.widgets
-    widgets.sketch.change(on_sketch, [widgets.sketch, widgets.view] + [panel.given for panel in takers], app.outputs,
+    widgets.sketch.change(on_sketch, [widgets.sketch, widgets.view, *app.given], app.outputs,
                           **MODEL_EVENT, **UPLOAD_EVENT)
 
 
@@ -270,24 +286,30 @@ def _wire_view(app: App, tabs: dict) -> None:
                               **EVERY_CLICK)
 
 
-def _wire_picture(app: App, takers: list[str]) -> None:
+def _wire_picture(app: App, modes: list[Mode]) -> None:
     """A click on the picture is the open tab's (:meth:`App.take_clicks`: a point, a stroke's
-    vertex, a scribble's point); every click counts, in order (:data:`EVERY_CLICK`). ``takers``:
-    the labels of the tabs that take clicks."""
+    vertex, a scribble's point); every click counts, in order (:data:`EVERY_CLICK`). ``modes``:
+    the app's modes, in tab order."""
     if not app.clicks:
         return
     inputs = []  # what any mode's click reads (the colour, the brush, ...), each once
     for clicks in app.clicks.values():
         inputs += [component for component in clicks.inputs if all(component is not seen for seen in inputs)]
-    elsewhere = (f"A click on the picture places hints in {' and '.join(takers)}: "
-                 f"open {'it' if len(takers) == 1 else 'one of them'}.")
+
+    def elsewhere(session: Session) -> str:
+        guidance = app.colorizer_for(session).guidance
+        takers = [mode.label for mode in modes if mode.kind in app.clicks and mode.available(guidance)]
+        if not takers:
+            return "A click on the picture does nothing with this model."
+        return (f"A click on the picture places hints in {' and '.join(takers)}: "
+                f"open {'it' if len(takers) == 1 else 'one of them'}.")
 
     @guarded
     def on_click(event: gr.SelectData, session, *values):
         session = need(session)
         clicks = app.clicks.get(session.view.mode)
         if clicks is None:
-            return {app.widgets.status: elsewhere}
+            return {app.widgets.status: elsewhere(session)}
         x, y = event.index[0], event.index[1]
         if x is None or y is None:  # the browser did not know the picture's size (JS holds such clicks)
             return {app.widgets.status: "That click came while the picture was changing: click again."}

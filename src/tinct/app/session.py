@@ -16,7 +16,7 @@ from tinct.color import Color, normalize_color, parse_color
 from tinct.colorizer import Colorizer, Prepared, Result
 from tinct.guidance import GuidanceError, Request, closest_tags
 from tinct.hintfile import DEFAULT_STROKE_WIDTH, Hints, Point, Scribble, Stroke, StyleMix, parse_style, save_hints
-from tinct.image import resize
+from tinct.image import fit_square, resize
 from tinct.methods.base import DEFAULT_STYLE_SEED, Guidance
 
 __all__ = [
@@ -32,11 +32,13 @@ __all__ = [
     "clear_hints",
     "clear_scribbles",
     "colorize",
+    "dropped_guidance",
     "end_scribble",
     "end_stroke",
     "export_file",
     "export_files",
     "guidance_status",
+    "kept_hints",
     "mix_styles",
     "region_order",
     "region_status",
@@ -46,6 +48,7 @@ __all__ = [
     "start_session",
     "style_name",
     "style_previews",
+    "switch_model",
     "undo",
 ]
 
@@ -55,13 +58,16 @@ PREVIEW_SIDE = 256
 
 @dataclass(frozen=True)
 class View:
-    """What the app's one picture shows: ``mode``, the kind of guidance whose tab is open (a key of
+    """How the app is set up for one user: ``model``, the name of the model in use (a name the
+    app's model picker lists; ``""`` in an app of one model), and what its one picture shows:
+    ``mode``, the kind of guidance whose tab is open (a key of
     :data:`tinct.methods.base.GUIDANCE_KINDS`: its marks are drawn on the picture and clicks on
     the picture are its clicks; ``""`` for none), and ``sketch``: the sketch instead of the
     colorized result."""
 
     mode: str = ""
     sketch: bool = False
+    model: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,7 +118,11 @@ class Session:
         return self.order[self.step] if self.step < len(self.order) else None
 
     def with_view(self, view: View) -> Session:
-        """The same work shown another way (no change to undo)."""
+        """The same work shown another way (no change to undo). Another model is not another
+        view: its session comes from :func:`switch_model` (a ValueError here)."""
+        if view.model != self.view.model:
+            raise ValueError(f"a session prepared by model {self.view.model!r} cannot be shown as {view.model!r}'s: "
+                             f"switch_model prepares it again")
         return self if view == self.view else replace(self, view=view)
 
     def _changed(self, **changes) -> Session:
@@ -126,10 +136,60 @@ def region_order(prepared: Prepared) -> tuple[int, ...]:
     return tuple(range(len(prepared.questions)))
 
 
-def start_session(colorizer: Colorizer, sketch) -> Session:
-    """A new session for ``sketch`` (anything :meth:`Colorizer.prepare` takes)."""
+def start_session(colorizer: Colorizer, sketch, view: View | None = None) -> Session:
+    """A new session for ``sketch`` (anything :meth:`Colorizer.prepare` takes), shown as ``view``
+    (whose ``model`` names ``colorizer``)."""
     prepared = colorizer.prepare(sketch)
-    return Session(prepared=prepared, order=region_order(prepared))
+    return Session(prepared=prepared, order=region_order(prepared), view=view or View())
+
+
+def kept_hints(hints: Hints, guidance: Guidance) -> Hints:
+    """What of ``hints`` another model, which takes ``guidance``, keeps: the points and strokes,
+    the colour tags of its vocabulary, the style and the scribbles, each when it takes that kind.
+    Guided-region colours never carry over: they are numbered by the questions of the model that
+    asked them."""
+    points = guidance.accepts("points")
+    return Hints(points=hints.points if points else (), strokes=hints.strokes if points else (),
+                 tags=tuple(tag for tag in guidance.tags if tag in hints.tags),
+                 style=hints.style if guidance.accepts("style") else None,
+                 scribbles=hints.scribbles if guidance.accepts("scribbles") else ())
+
+
+def switch_model(session: Session, colorizer: Colorizer, view: View) -> Session:
+    """``session``'s sketch prepared by another model (``colorizer``, which ``view.model`` names)
+    and shown as ``view``, with the guidance that model takes (:func:`kept_hints`; the reference
+    picture when it takes one), colorized again, and a fresh undo history (undo does not cross
+    models). Downloads keep going to the same folder."""
+    guidance = colorizer.guidance
+    reference = session.reference if guidance.accepts("reference") else None
+    if isinstance(reference, torch.Tensor) and reference.shape[-1] != colorizer.size:
+        reference = fit_square(reference, colorizer.size)  # the app keeps it at the network's size
+    fresh = start_session(colorizer, session.prepared.original, view)
+    fresh = replace(fresh, hints=kept_hints(session.hints, guidance), reference=reference, key=session.key)
+    return colorize(colorizer, fresh)
+
+
+def dropped_guidance(before: Session, after: Session) -> str:
+    """The guidance ``before`` had that ``after`` (the same sketch, another model:
+    :func:`switch_model`) lacks, in words (``"2 region colours, the reference picture"``; ``""``
+    for none)."""
+    old, new = before.hints, after.hints
+    dropped = []
+
+    def count(number: int, what: str) -> None:
+        if number > 0:
+            dropped.append(f"{number} {what}{'s' if number > 1 else ''}")
+
+    count(sum(color is not None for color in old.regions), "region colour")
+    count(len(old.points) - len(new.points), "point")
+    count(len(old.strokes) - len(new.strokes), "stroke")
+    count(len(old.tags) - len(new.tags), "colour tag")
+    if old.style is not None and new.style is None:
+        dropped.append("the style")
+    count(len(old.scribbles) - len(new.scribbles), "scribble")
+    if before.reference is not None and after.reference is None:
+        dropped.append("the reference picture")
+    return ", ".join(dropped)
 
 
 def region_status(session: Session) -> str:

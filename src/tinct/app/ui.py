@@ -80,7 +80,9 @@ class Widgets:
     status line, the picture (the result or the sketch, with the open tab's marks: click on it),
     its "show the sketch" box, the sketch upload, the colour controls and the download buttons
     (by kind: PNG, PSD, ORA, hint file, :data:`~tinct.app.session.DOWNLOADS`), each of which writes
-    its file into ``download`` (hidden) for the page to save."""
+    its file into ``download`` (hidden) for the page to save; the tabs (``tab_bar``, and each tab
+    by kind of guidance), the box of the colour controls and the model picker (None in an app of
+    one model), which a change of model shows and hides."""
 
     state: gr.State
     view: gr.State
@@ -91,6 +93,10 @@ class Widgets:
     colours: Colours
     downloads: dict[str, gr.Button]
     download: gr.File
+    tab_bar: gr.Tabs | None = None
+    tabs: dict = field(default_factory=dict)
+    colour_box: gr.Column | None = None
+    model: gr.Dropdown | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,9 @@ class Panel:
     new sketch's session takes it over); cleared: ``{component: value}`` of outputs that belong
     to one sketch and that a new sketch clears (the style previews), beyond what ``show`` sets;
     marks: ``marks(session, picture)`` draws the tab's marks (its hints, the region asked about)
-    over the picture while the tab is open, a new array (None: it draws none).
+    over the picture while the tab is open, a new array (None: it draws none); adapt:
+    ``adapt(guidance, value of given)`` -> ``{component: update}``: the tab made fit for another
+    model's guidance (the tags tab offers its vocabulary), None when nothing depends on the model.
     """
 
     outputs: list
@@ -124,6 +132,7 @@ class Panel:
     take: Callable[["App", Session, object], Session] | None = None
     cleared: dict = field(default_factory=dict)
     marks: Callable[[Session, np.ndarray], np.ndarray] | None = None
+    adapt: Callable[[Guidance, object], dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -201,10 +210,12 @@ def model_line(colorizer: Colorizer) -> str:
 
 @dataclass
 class App:
-    """The app being built: the model, the shared widgets and the panels of its modes by kind of
-    guidance (:attr:`Mode.kind`), in tab order. output_dir: where downloads go (a new temporary
-    folder on the first download when None); max_pixels: the largest picture (width x height)
-    the app takes; clicks: what a click on the picture does, by mode (:meth:`take_clicks`)."""
+    """The app being built: the model it opens with, the shared widgets and the panels of its modes
+    by kind of guidance (:attr:`Mode.kind`), in tab order. output_dir: where downloads go (a new
+    temporary folder on the first download when None); max_pixels: the largest picture (width x
+    height) the app takes; clicks: what a click on the picture does, by mode (:meth:`take_clicks`);
+    models: the model picker's models by name (empty: the app has one model, ``colorizer``); each
+    user's session names the one it works with (:meth:`colorizer_for`)."""
 
     colorizer: Colorizer
     widgets: Widgets
@@ -212,7 +223,18 @@ class App:
     output_dir: Path | None = None
     max_pixels: int = APP_MAX_PIXELS
     clicks: dict[str, Clicks] = field(default_factory=dict)
+    models: dict[str, Colorizer] = field(default_factory=dict)
     _numbers: itertools.count = field(default_factory=itertools.count, repr=False)
+
+    def colorizer_for(self, where: Session | View | None) -> Colorizer:
+        """The model a session (or, before a sketch, a view) works with: ``models[view.model]``
+        in an app with a model picker, else the app's one model."""
+        view = where.view if isinstance(where, Session) else where
+        if view is None or not view.model:
+            return self.colorizer
+        if view.model not in self.models:
+            raise ValueError(f"no model {view.model!r} in this app; it has {', '.join(self.models)}")
+        return self.models[view.model]
 
     @property
     def outputs(self) -> list:
@@ -220,6 +242,32 @@ class App:
         widgets = self.widgets
         shared = [widgets.state, widgets.picture, widgets.status]
         return shared + [component for panel in self.panels.values() for component in panel.outputs]
+
+    @property
+    def takers(self) -> list[tuple[str, "Panel"]]:
+        """The tabs that hold guidance given before a sketch (:attr:`Panel.given`: the reference
+        picture, the ticked tags, the style seed), by kind, in tab order."""
+        return [(kind, panel) for kind, panel in self.panels.items() if panel.given is not None]
+
+    @property
+    def given(self) -> list:
+        """The components of :attr:`takers`' guidance, in their order (the inputs of :meth:`take_given`)."""
+        return [panel.given for _, panel in self.takers]
+
+    @property
+    def cleared(self) -> dict:
+        """What a new sketch (or model) clears: each tab's :attr:`Panel.cleared`."""
+        return {component: value for panel in self.panels.values() for component, value in panel.cleared.items()}
+
+    def take_given(self, session: Session, values, kinds=None) -> Session:
+        """``session`` with the guidance in the tabs (``values``, those of :attr:`given`) that its
+        model takes (only of ``kinds`` when given): a tab its model lacks (hidden, in an app with a
+        model picker) keeps its guidance for a model that takes it."""
+        guidance = self.colorizer_for(session).guidance
+        for (kind, panel), value in zip(self.takers, values, strict=True):
+            if guidance.accepts(kind) and (kinds is None or kind in kinds):
+                session = panel.take(self, session, value)
+        return session
 
     def take_clicks(self, kind: str, apply: Callable[..., Session], inputs=()) -> None:
         """While mode ``kind``'s tab is open, a click on the picture is ``apply(session, x, y,
@@ -237,14 +285,16 @@ class App:
             self.output_dir = Path(tempfile.mkdtemp(prefix="tinct-app-"))
         return self.output_dir
 
-    def status_line(self, session: Session | None) -> str:
+    def status_line(self, session: Session | None, view: View | None = None) -> str:
+        """The status line for ``session``; before a sketch, the model of ``view`` and what it takes."""
         if session is None:
-            return model_line(self.colorizer)
+            return model_line(self.colorizer_for(view))
+        guidance = self.colorizer_for(session).guidance
         line = f"{session.width} x {session.height} px sketch, {int(session.prepared.regions.max())} flat regions."
-        given = guidance_status(session, self.colorizer.guidance)
+        given = guidance_status(session, guidance)
         if given:
             line += f" {given}"
-        if session.result is None and "reference" in self.colorizer.guidance.required:
+        if session.result is None and "reference" in guidance.required:
             line += " Upload a reference picture."
         return line
 
@@ -270,13 +320,18 @@ class App:
             self.widgets.picture.temp_files.discard(str(old))
         return str(path)
 
-    def show(self, session: Session | None, message: str = "") -> dict:
-        """What every component of :attr:`outputs` shows for ``session``."""
+    def show(self, session: Session | None, message: str = "", view: View | None = None) -> dict:
+        """What every component of :attr:`outputs` shows for ``session`` (before a sketch: for
+        ``view``'s model)."""
         widgets = self.widgets
-        shown = {widgets.state: session, widgets.status: message or self.status_line(session),
+        shown = {widgets.state: session, widgets.status: message or self.status_line(session, view),
                  widgets.picture: None if session is None else self.picture_file(session)}
-        for panel in self.panels.values():
-            shown.update(panel.show(session))
+        # the tabs of the session's model only: a hidden tab (another model's, in an app with a
+        # model picker) keeps what was given in it for a model that takes it
+        guidance = self.colorizer_for(session if session is not None else view).guidance
+        for kind, panel in self.panels.items():
+            if session is None or guidance.accepts(kind):
+                shown.update(panel.show(session))
         return shown
 
     def show_view(self, session: Session | None, view: View) -> dict:
@@ -290,7 +345,8 @@ class App:
 
     def update(self, session: Session | None, change: Callable[[Session], Session]) -> dict:
         """Apply ``change`` (a plain function of :mod:`tinct.app.session`) and colorize."""
-        return self.show(colorize(self.colorizer, change(need(session))))
+        session = need(session)
+        return self.show(colorize(self.colorizer_for(session), change(session)))
 
     def given_before_a_sketch(self, what: str) -> dict:
         """What a tab shows when guidance is given before any sketch: the next sketch takes it

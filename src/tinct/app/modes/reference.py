@@ -17,7 +17,7 @@ def take(app: App, session: Session, upload) -> Session:
     network's square (:meth:`tinct.colorizer.Colorizer.inputs`), so the session keeps just that,
     ``(3, S, S)`` (fitting it again changes nothing), not a full-size copy."""
     picture = app.picture(upload)
-    return replace(session, reference=None if picture is None else fit_square(picture, app.colorizer.size))
+    return replace(session, reference=None if picture is None else fit_square(picture, app.colorizer_for(session).size))
 
 
 def build(guidance: Guidance) -> Panel:

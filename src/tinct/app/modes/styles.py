@@ -83,7 +83,7 @@ def build(guidance: Guidance) -> Panel:
         @guarded
         def on_variations(session, start):
             start = DEFAULT_STYLE_SEED if start is None else whole(start)
-            previews = style_previews(app.colorizer, need(session), range(start, start + VARIATIONS))
+            previews = style_previews(app.colorizer_for(session), need(session), range(start, start + VARIATIONS))
             if not previews:
                 return {app.widgets.status: app.status_line(session)}
             return {gallery: [(picture, f"seed {number}") for number, picture in previews],

@@ -17,9 +17,12 @@ def tag_label(tag: str) -> str:
 
 
 def take(app: App, session: Session, tags) -> Session:
-    """The session with the ticked ``tags`` (checked against the model's vocabulary), for a new
-    sketch: taking them over is no change to undo."""
-    return replace(set_tags(session, tags or (), app.colorizer.guidance), history=session.history)
+    """The session with those of the ticked ``tags`` that are in its model's vocabulary (ticked for
+    another model, in an app with a model picker, some may not be), for a new sketch or model:
+    taking them over is no change to undo."""
+    guidance = app.colorizer_for(session).guidance
+    known = [tag for tag in tags or () if tag in guidance.tags]
+    return replace(set_tags(session, known, guidance), history=session.history)
 
 
 def build(guidance: Guidance) -> Panel:
@@ -33,20 +36,25 @@ def build(guidance: Guidance) -> Panel:
     def show(session: Session | None) -> dict:
         return {} if session is None else {tags: list(session.hints.tags)}
 
+    def adapt(guidance: Guidance, ticked) -> dict:
+        """Another model's vocabulary; of the ticked tags, those it has stay ticked."""
+        return {tags: gr.update(choices=[(tag_label(tag), tag) for tag in guidance.tags],
+                                value=[tag for tag in guidance.tags if tag in (ticked or ())])}
+
     def wire(app: App) -> None:
         @guarded
-        def on_tags(session, ticked):
+        def on_tags(session, view, ticked):
             if session is None:  # the next sketch takes them over; say now whether they are known
-                check_tags(ticked, app.colorizer.guidance)
+                check_tags(ticked, app.colorizer_for(view).guidance)
                 return app.given_before_a_sketch("Tags")
-            return app.update(session, lambda s: set_tags(s, ticked, app.colorizer.guidance))
+            return app.update(session, lambda s: set_tags(s, ticked, app.colorizer_for(s).guidance))
 
         # "input": the user's ticks only (not the ticks ``show`` sets after an undo); every tick
         # counts, even one made while the model paints the one before
-        tags.input(on_tags, [app.widgets.state, tags], app.outputs, trigger_mode="always_last", **MODEL_EVENT)
+        tags.input(on_tags, [app.widgets.state, app.widgets.view, tags], app.outputs, trigger_mode="always_last", **MODEL_EVENT)
         undo_button.click(app.on_undo, [app.widgets.state], app.outputs, **EVERY_CLICK)
 
-    return Panel(outputs=[tags], show=show, wire=wire, given=tags, take=take)
+    return Panel(outputs=[tags], show=show, wire=wire, given=tags, take=take, adapt=adapt)
 
 
 MODE = Mode(kind="tags", label="Colour tags", tab_id="tab-tags", build=build)
