@@ -45,13 +45,15 @@ file for `tinct colorize --hints`. A click on a palette swatch paints with its c
 
 
 #: the page's own style: the style preview clicked last is not marked as picked (Gradio cannot unmark it
-#: when another seed is typed; the seed box and the status line say which style is in use); the picture
+#: when another seed is typed; the seed box and the status line say which style is in use); the grid of
+#: previews as tall as its rows (Gradio gives it a fixed 450 px, empty below two rows); the picture
 #: fits the window's height
 CSS = """
 #style-gallery .thumbnail-item.selected:not(:hover) {
     --ring-color: transparent;
     border-color: var(--border-color-primary);
 }
+#style-gallery .grid-wrap.fixed-height { min-height: 0; height: auto; max-height: none; }
 #result img { max-height: calc(100vh - 160px); object-fit: contain; }
 #palette .wrap { gap: 6px; }
 #palette .wrap label { width: 28px; height: 28px; min-width: 0; padding: 0; border-radius: 6px;
