@@ -1152,6 +1152,8 @@ def test_switching_models_keeps_the_sketch_and_the_guidance_the_new_model_takes(
     points = Colorizer(tiny_point_hints(), size=32)
 
     switched = switch_model(guided, points, View(mode="points", model="points"))
+    assert switched.result is None  # prepared, not painted yet (as a new session)
+    switched = colorize(points, switched)
     assert switched.view == View(mode="points", model="points") and switched.key == guided.key  # same downloads folder
     assert switched.prepared is not guided.prepared and torch.equal(switched.prepared.original, guided.prepared.original)
     assert switched.hints == Hints(points=guided.hints.points) and switched.order == ()  # the region colour went
@@ -1161,7 +1163,8 @@ def test_switching_models_keeps_the_sketch_and_the_guidance_the_new_model_takes(
     assert dropped_guidance(guided, switched) == "1 region colour"
 
     # a model that takes only a reference keeps nothing, and waits for one
-    waiting = switch_model(guided, Colorizer(MeanReference(), size=32), View(mode="reference", model="reference"))
+    reference = Colorizer(MeanReference(), size=32)
+    waiting = colorize(reference, switch_model(guided, reference, View(mode="reference", model="reference")))
     assert waiting.hints == Hints() and waiting.result is None
     assert dropped_guidance(guided, waiting) == "1 region colour, 1 point"
     # a session shown as another model's without preparing it again is a mistake
@@ -1200,9 +1203,9 @@ def test_the_model_picker_lists_its_models_and_shows_the_tabs_of_the_one_in_use(
     assert _opening_tab(demo) == "tab-guided"
     assert [value for _, value in by_id["tags"].choices] == list(models["tags"].guidance.tags)  # built for cwr_dual
     assert "model" not in _elements(app.build_app(models["guided"]))  # no picker unless asked for
-    with pytest.raises(ValueError, match="one of the picker's"):
-        from tinct.app.build import build_blocks
+    from tinct.app.build import build_blocks
 
+    with pytest.raises(ValueError, match="one of the picker's"):
         build_blocks(models["points"], output_dir=None, palette=["#000000"], max_pixels=100, models=models,
                      model="guided")
 

@@ -92,9 +92,7 @@ def wire_picker(app: App) -> None:
         before = app.colorizer_for(session).guidance
         switched = switch_model(session, colorizer, view)
         newly = [kind for kind in given_kinds if not before.accepts(kind)]  # kept in their hidden tabs till now
-        taken = app.take_given(switched, given, kinds=newly)
-        if taken is not switched:
-            switched = colorize(colorizer, taken)
+        switched = colorize(colorizer, app.take_given(switched, given, kinds=newly))
         message = f"Now **{name}**: it takes {guidance.describe()}."
         dropped = dropped_guidance(session, switched)
         if dropped:

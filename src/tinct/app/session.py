@@ -158,15 +158,15 @@ def kept_hints(hints: Hints, guidance: Guidance) -> Hints:
 def switch_model(session: Session, colorizer: Colorizer, view: View) -> Session:
     """``session``'s sketch prepared by another model (``colorizer``, which ``view.model`` names)
     and shown as ``view``, with the guidance that model takes (:func:`kept_hints`; the reference
-    picture when it takes one), colorized again, and a fresh undo history (undo does not cross
-    models). Downloads keep going to the same folder."""
+    picture when it takes one) and a fresh undo history (undo does not cross models); not painted
+    yet, as :func:`start_session` (:func:`colorize` paints it). Downloads keep going to the same
+    folder."""
     guidance = colorizer.guidance
     reference = session.reference if guidance.accepts("reference") else None
     if isinstance(reference, torch.Tensor) and reference.shape[-1] != colorizer.size:
         reference = fit_square(reference, colorizer.size)  # the app keeps it at the network's size
     fresh = start_session(colorizer, session.prepared.original, view)
-    fresh = replace(fresh, hints=kept_hints(session.hints, guidance), reference=reference, key=session.key)
-    return colorize(colorizer, fresh)
+    return replace(fresh, hints=kept_hints(session.hints, guidance), reference=reference, key=session.key)
 
 
 def dropped_guidance(before: Session, after: Session) -> str:

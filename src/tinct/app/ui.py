@@ -328,9 +328,9 @@ class App:
                  widgets.picture: None if session is None else self.picture_file(session)}
         # the tabs of the session's model only: a hidden tab (another model's, in an app with a
         # model picker) keeps what was given in it for a model that takes it
-        guidance = self.colorizer_for(session if session is not None else view).guidance
+        guidance = None if session is None else self.colorizer_for(session).guidance
         for kind, panel in self.panels.items():
-            if session is None or guidance.accepts(kind):
+            if guidance is None or guidance.accepts(kind):
                 shown.update(panel.show(session))
         return shown
 
